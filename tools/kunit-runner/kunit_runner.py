@@ -1,0 +1,1227 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""kunit-runner: run this project's KUnit suite against the pinned base kernel.
+
+The runner fetches and caches the pinned base kernel (a Debian linux-source
+package), builds a git work tree from it (base commit, one commit per patch
+of patches/series, one commit with the project's new files), and runs
+tools/testing/kunit/kunit.py config, build and exec as separate steps under
+UML.  Python 3 standard library only.
+
+Exit codes (also in README.md):
+  0  all tests passed
+  1  tests failed, kernel splats, or no test ran
+  2  bad usage or input (options, wrong --kernel path, bad patches/series)
+  3  missing environment (tool not installed, base cannot be fetched)
+  4  the series does not apply (git am failed; aborted)
+  5  build failed (kunit.py config or the kernel build)
+  6  work tree has unexported edits; refusing to overwrite it
+  7  downloaded base failed checksum verification
+  8  internal error of the runner
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ENV = 3
+EXIT_SERIES = 4
+EXIT_BUILD = 5
+EXIT_DIRTY = 6
+EXIT_CHECKSUM = 7
+EXIT_INTERNAL = 8
+
+EXIT_CODES = {
+	EXIT_OK: 'all tests passed',
+	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
+	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
+	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched)',
+	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
+	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
+	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
+	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
+	EXIT_INTERNAL: 'internal error of the runner',
+}
+
+# The pinned base.
+BASE_PACKAGE = 'linux-source-7.3'
+BASE_VERSION = '7.3.4-1~bpo13+1'
+BASE_SUITE = 'trixie-backports'
+BASE_COMPONENT = 'main'
+BASE_SHA256 = '703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3'
+BASE_TARBALL = './usr/src/linux-source-7.3.tar.xz'
+BASE_TOPDIR = 'linux-source-7.3'
+KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
+
+# Paths of the project repo copied into the work tree on top of the series
+# (files only the project adds; never part of patches/).
+PLACED_ROOTS = ('drivers', '.kunitconfig')
+PLACED_SUBJECT = 'kunit-runner: place new files'
+
+BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+SPLAT_RE = re.compile(r'WARNING:|BUG:|Invalid wait context|KASAN|UBSAN|\bOops\b|Kernel panic')
+LAYOUT_VERSION = '1'
+WORK_BRANCH = 'work'
+
+# Fixed identities/dates so that commits of the work tree are reproducible.
+COMMITTER_ENV = {
+	'GIT_COMMITTER_NAME': 'kunit-runner',
+	'GIT_COMMITTER_EMAIL': 'kunit-runner@localhost',
+	'GIT_COMMITTER_DATE': '@1700000000 +0000',
+}
+RUNNER_AUTHOR_ENV = {
+	'GIT_AUTHOR_NAME': 'kunit-runner',
+	'GIT_AUTHOR_EMAIL': 'kunit-runner@localhost',
+	'GIT_AUTHOR_DATE': '@1700000000 +0000',
+}
+
+# Tool -> Debian package.
+TOOL_PACKAGES = {
+	'git': 'git', 'make': 'make', 'gcc': 'gcc', 'flex': 'flex',
+	'bison': 'bison', 'bc': 'bc', 'perl': 'perl', 'tar': 'tar',
+	'xz': 'xz-utils', 'dpkg-deb': 'dpkg', 'apt-get': 'apt',
+	'qemu-system-x86_64': 'qemu-system-x86',
+	'qemu-system-aarch64': 'qemu-system-arm',
+}
+BUILD_TOOLS = ('git', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'tar')
+FETCH_TOOLS = ('apt-get', 'dpkg-deb', 'xz', 'tar')
+QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
+
+# Options that make `git format-patch` output independent of user config.
+FORMAT_PATCH_CONFIG = (
+	'core.abbrev=12', 'diff.algorithm=myers', 'diff.noprefix=false',
+	'diff.mnemonicPrefix=false', 'diff.renames=true', 'diff.context=3',
+	'diff.interHunkContext=0', 'diff.orderFile=', 'diff.relative=false',
+	'diff.suppressBlankEmpty=false', 'diff.indentHeuristic=true',
+	'format.useAutoBase=false', 'format.signature=', 'format.headers=',
+	'format.coverLetter=false', 'format.thread=false',
+	'format.subjectPrefix=PATCH', 'format.suffix=.patch',
+	'format.filenameMaxLength=64', 'format.encodeEmailHeaders=true',
+	'format.forceInBodyFrom=false', 'format.signOff=false',
+)
+FORMAT_PATCH_OPTS = ('--no-signature', '--zero-commit', '--abbrev=12',
+		     '--numbered', '--no-thread', '--no-cover-letter')
+
+PROG = 'tools/kunit-runner/run'
+
+
+class RunnerError(Exception):
+	"""An error with an exit code and a one-line message."""
+
+	def __init__(self, code, message):
+		super().__init__(message)
+		self.code = code
+		self.message = message
+
+
+def say(msg=''):
+	print(f'kunit-runner: {msg}', flush=True)
+
+
+def out(line=''):
+	sys.stdout.write(line if line.endswith('\n') else line + '\n')
+	sys.stdout.flush()
+
+
+def sha256_bytes(data):
+	return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+	h = hashlib.sha256()
+	with open(path, 'rb') as f:
+		for chunk in iter(lambda: f.read(1 << 20), b''):
+			h.update(chunk)
+	return h.hexdigest()
+
+
+def file_sig(path):
+	"""Content hash plus exec bit of @path, or None if it does not exist."""
+	try:
+		st = os.lstat(path)
+	except FileNotFoundError:
+		return None
+	if not os.path.isfile(path):
+		return None
+	return sha256_file(path) + (':x' if st.st_mode & 0o100 else '')
+
+
+def fmt_time(seconds):
+	m, s = divmod(int(seconds), 60)
+	return f'{m}m{s:02d}s'
+
+
+# --------------------------------------------------------------------------
+# patches/series
+
+def read_series(patches_dir):
+	"""Parse a quilt series file.
+
+	Returns a list of (name, path, git-am options).  Blank lines and
+	comments ('#' at the start of a line or after whitespace) are ignored;
+	an entry may carry a -pN option.  A missing series file is an empty
+	series; a listed patch that does not exist is an error.
+	"""
+	patches_dir = Path(patches_dir)
+	series = patches_dir / 'series'
+	if not series.exists():
+		return []
+	entries = []
+	seen = set()
+	for lineno, raw in enumerate(series.read_text().splitlines(), 1):
+		line = re.sub(r'(^|\s)#.*$', '', raw).strip()
+		if not line:
+			continue
+		tokens = line.split()
+		name, opts = tokens[0], tokens[1:]
+		for opt in opts:
+			if not re.fullmatch(r'-p\d+', opt):
+				raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: unsupported option {opt!r} '
+						  '(only -pN is supported)')
+		if name in seen:
+			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: patch {name} listed twice')
+		seen.add(name)
+		path = patches_dir / name
+		if not path.is_file():
+			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: no such patch file {name}')
+		entries.append((name, path, opts))
+	return entries
+
+
+def select_upto(series, upto):
+	"""First @upto patches plus the last patch (the KUnit hook)."""
+	if upto is None:
+		return list(series)
+	if upto < 0 or upto > len(series):
+		raise RunnerError(EXIT_USAGE, f'--upto {upto}: the series has {len(series)} patches')
+	if upto >= len(series) - 1:
+		return list(series)
+	return list(series[:upto]) + [series[-1]]
+
+
+def collect_placed(repo):
+	"""Files of the repo to place in the work tree: {relpath: file_sig}."""
+	repo = Path(repo)
+	placed = {}
+	for root in PLACED_ROOTS:
+		top = repo / root
+		if top.is_file():
+			placed[root] = file_sig(top)
+		elif top.is_dir():
+			for dirpath, dirnames, filenames in os.walk(top):
+				dirnames[:] = sorted(d for d in dirnames if d != '__pycache__')
+				for fn in sorted(filenames):
+					if fn.endswith(('.pyc', '.o', '~')):
+						continue
+					p = Path(dirpath) / fn
+					placed[str(p.relative_to(repo))] = file_sig(p)
+	return placed
+
+
+# --------------------------------------------------------------------------
+# apt configuration (read only)
+
+def _deb822_paragraphs(text):
+	para = {}
+	key = None
+	for line in text.splitlines():
+		if line.startswith('#'):
+			continue
+		if not line.strip():
+			if para:
+				yield para
+			para, key = {}, None
+			continue
+		if line[0] in ' \t' and key:
+			para[key] += ' ' + line.strip()
+			continue
+		if ':' in line:
+			key, val = line.split(':', 1)
+			key = key.strip().lower()
+			para[key] = val.strip()
+	if para:
+		yield para
+
+
+def apt_source_entries(apt_etc='/etc/apt'):
+	"""Yield (types, uris, suites, components) of the system apt sources."""
+	apt_etc = Path(apt_etc)
+	files = []
+	if (apt_etc / 'sources.list').is_file():
+		files.append(apt_etc / 'sources.list')
+	d = apt_etc / 'sources.list.d'
+	if d.is_dir():
+		files += sorted(p for p in d.iterdir() if p.suffix in ('.list', '.sources'))
+	for f in files:
+		try:
+			text = f.read_text()
+		except OSError:
+			continue
+		if f.suffix == '.sources':
+			for para in _deb822_paragraphs(text):
+				if para.get('enabled', 'yes').lower() == 'no':
+					continue
+				yield (para.get('types', '').split(), para.get('uris', '').split(),
+				       para.get('suites', '').split(), para.get('components', '').split())
+		else:
+			for line in text.splitlines():
+				line = line.split('#', 1)[0].strip()
+				if not line:
+					continue
+				line = re.sub(r'\[[^\]]*\]', ' ', line)
+				tok = line.split()
+				if len(tok) < 3:
+					continue
+				yield [tok[0]], [tok[1]], [tok[2]], tok[3:]
+
+
+def debian_mirror(apt_etc='/etc/apt'):
+	"""First URI of the Debian main archive in the system's apt sources."""
+	for types, uris, suites, comps in apt_source_entries(apt_etc):
+		if 'deb' not in types or not uris or not suites:
+			continue
+		if all(s.endswith('-security') or '/' in s for s in suites):
+			continue
+		if 'security' in uris[0]:
+			continue
+		if comps and 'main' not in comps:
+			continue
+		return uris[0].rstrip('/')
+	raise RunnerError(EXIT_ENV, f'cannot find a Debian archive in the apt sources under {apt_etc}')
+
+
+# --------------------------------------------------------------------------
+# helpers for subprocesses and git
+
+def run_cmd(cmd, cwd=None, env=None, check=True, capture=True, input=None):
+	try:
+		r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, input=input,
+				   stdout=subprocess.PIPE if capture else None,
+				   stderr=subprocess.STDOUT if capture else None,
+				   text=True, errors='backslashreplace')
+	except FileNotFoundError:
+		raise RunnerError(EXIT_ENV, f'cannot run {cmd[0]}: not installed')
+	if check and r.returncode != 0:
+		raise RunnerError(EXIT_INTERNAL, f'{" ".join(map(str, cmd))} failed ({r.returncode}): '
+				  f'{(r.stdout or "").strip()[-2000:]}')
+	return r
+
+
+class Git:
+	def __init__(self, path, env):
+		self.path = Path(path)
+		self.env = env
+
+	def __call__(self, *args, check=True, extra_env=None, input=None):
+		env = dict(self.env)
+		if extra_env:
+			env.update(extra_env)
+		return run_cmd(['git', '-C', self.path] + list(args), env=env, check=check, input=input)
+
+	def out(self, *args, **kw):
+		return self(*args, **kw).stdout.strip()
+
+	def try_out(self, *args):
+		r = self(*args, check=False)
+		return r.stdout.strip() if r.returncode == 0 else None
+
+	def subject(self, rev):
+		return self.out('log', '-1', '--format=%s', rev)
+
+
+# --------------------------------------------------------------------------
+# the runner
+
+class Runner:
+	def __init__(self, args, env=None, is_root=None):
+		self.args = args
+		self.env = dict(os.environ if env is None else env)
+		self.env.setdefault('LC_ALL', 'C')
+		self.is_root = (os.geteuid() == 0) if is_root is None else is_root
+		self.ci = self.env.get('CI', '').lower() == 'true'
+		here = Path(__file__).resolve().parent
+		self.repo = Path(args.repo or here.parent.parent).resolve()
+		cache = args.cache or self.env.get('NOIRQ_KUNIT_CACHE')
+		if not cache:
+			xdg = self.env.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+			cache = os.path.join(xdg, 'noirq-kunit')
+		self.cache = Path(cache).resolve()
+		kernel = args.kernel or self.env.get('NOIRQ_KUNIT_KERNEL')
+		self.kernel = Path(kernel).resolve() if kernel else None
+		self.lock_path = self.env.get('NOIRQ_KUNIT_LOCK', BUILD_LOCK)
+		self.apt_etc = self.env.get('NOIRQ_KUNIT_APT_ETC', '/etc/apt')
+		if self.kernel:
+			name = 'linux-' + hashlib.sha1(str(self.kernel).encode()).hexdigest()[:10]
+		else:
+			name = 'linux'
+		self.wt = self.cache / 'work' / name
+		self.state_path = self.cache / 'work' / (name + '.state.json')
+		arch = args.arch
+		self.build_dir = Path(args.build_dir).resolve() if args.build_dir else \
+			self.cache / 'build' / f'{name}-{arch}'
+		self.out_dir = Path(args.out).resolve() if args.out else self.cache / 'out'
+		self.git = Git(self.wt, self.env)
+		self.counts = None
+
+	# ---- tools ----------------------------------------------------------
+
+	def which(self, tool):
+		return shutil.which(tool, path=self.env.get('PATH', os.defpath))
+
+	def ensure_tools(self, tools):
+		missing = [t for t in tools if not self.which(t)]
+		if not missing:
+			return
+		pkgs = sorted({TOOL_PACKAGES.get(t, t) for t in missing})
+		if self.is_root and self.which('apt-get'):
+			say(f'installing missing tools ({" ".join(missing)}): apt-get install -y {" ".join(pkgs)}')
+			r = run_cmd(['apt-get', 'update'], env=self.env, check=False)
+			r = run_cmd(['apt-get', 'install', '-y', '--no-install-recommends'] + pkgs,
+				    env=dict(self.env, DEBIAN_FRONTEND='noninteractive'), check=False)
+			still = [t for t in tools if not self.which(t)]
+			if r.returncode == 0 and not still:
+				return
+			raise RunnerError(EXIT_ENV, f'could not install {" ".join(pkgs)} '
+					  f'(apt-get install -y {" ".join(pkgs)} failed)')
+		raise RunnerError(EXIT_ENV, f'missing tools: {" ".join(missing)}; install them with: '
+				  f'apt-get install -y {" ".join(pkgs)}')
+
+	# ---- base -----------------------------------------------------------
+
+	def check_kernel_dir(self, path):
+		path = Path(path)
+		if not path.is_dir():
+			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no such directory')
+		mk = path / 'Makefile'
+		if not mk.is_file():
+			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (no Makefile)')
+		head = mk.read_text(errors='replace')[:4000]
+		if not re.search(r'^VERSION\s*=', head, re.M) or not re.search(r'^PATCHLEVEL\s*=', head, re.M):
+			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (Makefile has no VERSION)')
+		if not (path / 'drivers' / 'virtio').is_dir():
+			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (no drivers/virtio)')
+		if not (path / 'tools' / 'testing' / 'kunit' / 'kunit.py').is_file():
+			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no tools/testing/kunit/kunit.py')
+
+	def base_source(self):
+		"""Return (tree, base id) of the base kernel."""
+		if self.kernel:
+			self.check_kernel_dir(self.kernel)
+			base_id = f'kernel:{self.kernel}'
+			if (self.kernel / '.git').exists():
+				g = Git(self.kernel, self.env)
+				head = g.try_out('rev-parse', 'HEAD') or 'nohead'
+				dirty = g('status', '--porcelain', '--untracked-files=no', check=False).stdout
+				base_id += f':{head}:{sha256_bytes(dirty.encode())[:16]}'
+			return self.kernel, base_id
+		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+
+	def fetch_base(self):
+		base_dir = self.cache / 'base' / BASE_TOPDIR
+		done = self.cache / 'base' / (BASE_TOPDIR + '.complete')
+		if done.exists() and base_dir.is_dir():
+			return base_dir
+		deb = self.download_deb()
+		self.ensure_tools(('dpkg-deb', 'xz', 'tar'))
+		say(f'unpacking {deb.name} (about 15 s)')
+		tmp = Path(tempfile.mkdtemp(prefix='.unpack-', dir=self.cache / 'base'))
+		try:
+			p1 = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE)
+			r = subprocess.run(['tar', '-x', '-C', str(tmp), BASE_TARBALL], stdin=p1.stdout,
+					   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+			p1.stdout.close()
+			if p1.wait() != 0 or r.returncode != 0:
+				raise RunnerError(EXIT_ENV, f'cannot unpack {deb}: {r.stdout.strip()}')
+			run_cmd(['tar', '-xJf', tmp / BASE_TARBALL, '-C', tmp])
+			if not (tmp / BASE_TOPDIR).is_dir():
+				raise RunnerError(EXIT_ENV, f'{deb} does not contain {BASE_TOPDIR}/')
+			if base_dir.exists():
+				shutil.rmtree(base_dir)
+			os.rename(tmp / BASE_TOPDIR, base_dir)
+			done.write_text(f'{BASE_PACKAGE}={BASE_VERSION} {BASE_SHA256}\n')
+		finally:
+			shutil.rmtree(tmp, ignore_errors=True)
+		return base_dir
+
+	def download_deb(self):
+		dl = self.cache / 'dl'
+		dl.mkdir(parents=True, exist_ok=True)
+		(self.cache / 'base').mkdir(parents=True, exist_ok=True)
+		deb = dl / f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
+		if deb.exists():
+			if sha256_file(deb) == BASE_SHA256:
+				return deb
+			say(f'cached {deb.name} has a wrong checksum; fetching it again')
+			deb.unlink()
+		self.ensure_tools(('apt-get',))
+		uri = debian_mirror(self.apt_etc)
+		c = self.cache / 'apt'
+		for d in ('lists/partial', 'cache/archives/partial', 'state'):
+			(c / d).mkdir(parents=True, exist_ok=True)
+		(c / 'sources.list').write_text(
+			f'deb [signed-by={KEYRING}] {uri} {BASE_SUITE} {BASE_COMPONENT}\n')
+		opts = ['-o', f'Dir::Etc::SourceList={c}/sources.list', '-o', 'Dir::Etc::SourceParts=/dev/null',
+			'-o', f'Dir::State={c}/state', '-o', f'Dir::State::Lists={c}/lists',
+			'-o', f'Dir::Cache={c}/cache', '-o', 'Dir::State::status=/var/lib/dpkg/status',
+			'-o', 'APT::Architecture=amd64', '-o', 'Acquire::Languages=none']
+		if self.is_root:
+			opts += ['-o', 'APT::Sandbox::User=root']
+		say(f'fetching {BASE_PACKAGE}={BASE_VERSION} from {BASE_SUITE} (private apt setup in {c})')
+		r = run_cmd(['apt-get'] + opts + ['update'], env=self.env, check=False)
+		if r.returncode != 0 or re.search(r'^(E:|Err:)', r.stdout or '', re.M):
+			last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
+			raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get update failed: {last[0]}')
+		tmp = Path(tempfile.mkdtemp(prefix='partial-', dir=dl))
+		try:
+			r = run_cmd(['apt-get'] + opts + ['download', f'{BASE_PACKAGE}={BASE_VERSION}'],
+				    cwd=tmp, env=self.env, check=False)
+			debs = sorted(tmp.glob('*.deb'))
+			if r.returncode != 0 or not debs:
+				last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
+				raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get download failed: {last[0]}')
+			got = sha256_file(debs[0])
+			if got != BASE_SHA256:
+				raise RunnerError(EXIT_CHECKSUM, f'checksum mismatch for {debs[0].name}: '
+						  f'sha256 {got}, expected {BASE_SHA256}')
+			os.rename(debs[0], deb)
+		finally:
+			shutil.rmtree(tmp, ignore_errors=True)
+		return deb
+
+	# ---- state ----------------------------------------------------------
+
+	def load_state(self):
+		try:
+			return json.loads(self.state_path.read_text())
+		except (OSError, ValueError):
+			return None
+
+	def save_state(self, state):
+		tmp = self.state_path.with_suffix('.tmp')
+		tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + '\n')
+		os.replace(tmp, self.state_path)
+
+	# ---- work tree ------------------------------------------------------
+
+	def copy_tree(self, src, dst):
+		"""Copy a kernel tree without .git; all copied files get fresh mtimes."""
+		src = Path(src)
+		if (src / '.git').exists():
+			files = Git(src, self.env)('ls-files', '-z', '--cached').stdout
+			lst = subprocess.run(['tar', '-C', str(src), '--null', '-T', '-', '-cf', '-'],
+					     input=files.encode(), stdout=subprocess.PIPE, check=False)
+			r = subprocess.run(['tar', '-C', str(dst), '-xmf', '-'], input=lst.stdout, check=False)
+			if lst.returncode != 0 or r.returncode != 0:
+				raise RunnerError(EXIT_ENV, f'cannot copy kernel tree {src}')
+			return
+		p1 = subprocess.Popen(['tar', '-C', str(src), '--exclude=./.git', '-cf', '-', '.'],
+				      stdout=subprocess.PIPE)
+		r = subprocess.run(['tar', '-C', str(dst), '-xmf', '-'], stdin=p1.stdout, check=False)
+		p1.stdout.close()
+		if p1.wait() != 0 or r.returncode != 0:
+			raise RunnerError(EXIT_ENV, f'cannot copy kernel tree {src}')
+
+	@staticmethod
+	def strip_debian_gitignore(tree):
+		"""Drop the Debian packaging rule ('/*', '!/debian/') from .gitignore.
+
+		Upstream Linux has no such rule; with it, new files would not show
+		in `git status` of the work tree.  Returns True if it was removed.
+		"""
+		gi = Path(tree) / '.gitignore'
+		if not gi.is_file():
+			return False
+		lines = gi.read_text().splitlines(keepends=True)
+		for i, l in enumerate(lines):
+			if l.startswith('# Debian packaging: ignore everything at the top level'):
+				start = i - 1 if i > 0 and lines[i - 1].strip() == '#' else i
+				end = i
+				while end < len(lines) and lines[end].strip() != '!/debian/':
+					end += 1
+				gi.write_text(''.join(lines[:start] + lines[end + 1:]))
+				return True
+		return False
+
+	def create_base(self, src, base_id):
+		say(f'creating work tree {self.wt} from {src} (copy + base commit, about a minute)')
+		t0 = time.time()
+		self.wt.parent.mkdir(parents=True, exist_ok=True)
+		tmp = self.wt.with_name(self.wt.name + '.new')
+		if tmp.exists():
+			shutil.rmtree(tmp)
+		tmp.mkdir()
+		self.copy_tree(src, tmp)
+		stripped = self.strip_debian_gitignore(tmp)
+		g = Git(tmp, self.env)
+		g('init', '-q')
+		g('symbolic-ref', 'HEAD', f'refs/heads/{WORK_BRANCH}')
+		g('config', 'gc.auto', '0')
+		g('add', '-A', '-f', '.')
+		msg = f'base: {base_id}\n\nPristine base tree imported by kunit-runner.\n'
+		if stripped:
+			msg += ('\nThe Debian packaging rule at the end of .gitignore (which ignores\n'
+				'everything at the top level) is removed so new files show in git status.\n')
+		g('commit', '-q', '--no-verify', '-m', msg, extra_env={**COMMITTER_ENV, **RUNNER_AUTHOR_ENV})
+		g('tag', '-f', 'base')
+		if self.wt.exists():
+			shutil.rmtree(self.wt)
+		os.rename(tmp, self.wt)
+		say(f'work tree base committed in {fmt_time(time.time() - t0)}')
+
+	def snapshot_mtimes(self):
+		"""Content and mtime of files that differ from base (to restore later)."""
+		names = self.git('diff', '--name-only', '-z', 'base', 'HEAD').stdout.split('\0')
+		snap = {}
+		for n in filter(None, names):
+			p = self.wt / n
+			if p.is_file() and not p.is_symlink():
+				snap[n] = (file_sig(p), p.stat().st_mtime_ns)
+		return snap
+
+	def restore_mtimes(self, snap):
+		"""Give files whose content is as before the reset their old mtime."""
+		kept = 0
+		for n, (sig, mtime) in snap.items():
+			p = self.wt / n
+			if file_sig(p) == sig:
+				st = p.stat()
+				os.utime(p, ns=(st.st_atime_ns, mtime))
+				kept += 1
+		return kept
+
+	def in_progress(self):
+		gd = self.wt / '.git'
+		return any((gd / d).exists() for d in ('rebase-apply', 'rebase-merge', 'MERGE_HEAD',
+							 'CHERRY_PICK_HEAD'))
+
+	def patch_tip(self):
+		head = self.git.out('rev-parse', 'HEAD')
+		if self.git.subject(head) == PLACED_SUBJECT:
+			return head, self.git.out('rev-parse', 'HEAD^')
+		return head, head
+
+	def status_entries(self):
+		"""Paths with uncommitted changes (incl. untracked) in the work tree."""
+		raw = self.git('status', '--porcelain', '-z', '--untracked-files=all').stdout
+		paths = []
+		items = raw.split('\0')
+		i = 0
+		while i < len(items):
+			it = items[i]
+			i += 1
+			if not it:
+				continue
+			xy, path = it[:2], it[3:]
+			if 'R' in xy or 'C' in xy:
+				i += 1
+			paths.append(path)
+		return paths
+
+	def check_clobber(self, state, repo_placed):
+		"""Raise EXIT_DIRTY if overwriting the work tree would lose edits."""
+		def refuse(reason):
+			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits ({reason}); '
+					  f"run '{PROG} export' (commit first) or pass --force to discard them; "
+					  'refusing to overwrite')
+		if self.in_progress():
+			refuse('a git am/rebase/merge is in progress')
+		if state is None:
+			refuse('no runner state recorded for it')
+		old_placed = state.get('placed', {})
+		for p in self.status_entries():
+			if p in old_placed or p in repo_placed or self.in_placed_dir(p, old_placed):
+				if file_sig(self.wt / p) == repo_placed.get(p):
+					continue  # already exported to the repo
+			refuse(f'uncommitted change to {p}')
+		_, tip = self.patch_tip()
+		if tip not in (state.get('patch_tip'), state.get('exported_tip')):
+			refuse('commits not exported to patches/')
+		for rel in sorted(set(old_placed) | set(repo_placed)):
+			sig = file_sig(self.wt / rel)
+			if sig != old_placed.get(rel) and sig != repo_placed.get(rel):
+				refuse(f'edited placed file {rel}')
+
+	@staticmethod
+	def in_placed_dir(path, placed):
+		d = os.path.dirname(path)
+		return any(os.path.dirname(p) == d for p in placed)
+
+	def reset_to_base(self):
+		self.git('checkout', '-q', '-f', '-B', WORK_BRANCH, 'base')
+		self.git('clean', '-q', '-fd')
+
+	def apply_series(self, selected):
+		for i, (name, path, opts) in enumerate(selected, 1):
+			r = self.git('am', '--quiet', *opts, str(Path(path).resolve()), check=False,
+				     extra_env=COMMITTER_ENV)
+			if r.returncode != 0:
+				for line in (r.stdout or '').strip().splitlines()[-15:]:
+					out(f'  {line}')
+				self.git('am', '--abort', check=False)
+				return name, i
+		return None, None
+
+	def place_files(self, repo_placed, old_placed, update):
+		"""Copy placed files whose content differs and (re)commit them.
+
+		With @update the existing placed-files commit (HEAD) is replaced,
+		otherwise a new one is created on top of HEAD.
+		"""
+		changed = []
+		overrides = []
+		if not update:
+			tracked = self.git('ls-files', '-z', '--', *repo_placed.keys()).stdout.split('\0') \
+				if repo_placed else []
+			overrides = [t for t in tracked if t]
+		for rel in sorted(set(repo_placed) | set(old_placed)):
+			src, dst = self.repo / rel, self.wt / rel
+			want = repo_placed.get(rel)
+			if file_sig(dst) != want:
+				if want is None:
+					dst.unlink()
+				else:
+					dst.parent.mkdir(parents=True, exist_ok=True)
+					if dst.exists() or dst.is_symlink():
+						dst.unlink()
+					shutil.copyfile(src, dst)
+					shutil.copymode(src, dst)
+			if want != old_placed.get(rel) or not update:
+				changed.append(rel)
+		for o in overrides:
+			say(f'warning: placed file {o} replaces a file of the kernel tree')
+		parent = 'HEAD^' if update else 'HEAD'
+		idx = self.wt / '.git' / 'kunit-runner-index'
+		ienv = {'GIT_INDEX_FILE': str(idx)}
+		try:
+			self.git('read-tree', 'HEAD', extra_env=ienv)
+			if changed:
+				self.git('update-index', '--add', '--remove', '-z', '--stdin',
+					 extra_env=ienv, input='\0'.join(changed) + '\0')
+			tree = self.git.out('write-tree', extra_env=ienv)
+		finally:
+			if idx.exists():
+				idx.unlink()
+		msg = (f'{PLACED_SUBJECT}\n\nNew files of the project ({", ".join(PLACED_ROOTS)}) copied in by\n'
+		       'kunit-runner; they are not part of patches/.\n')
+		commit = self.git.out('commit-tree', tree, '-p', self.git.out('rev-parse', parent),
+				      '-F', '-', input=msg, extra_env={**COMMITTER_ENV, **RUNNER_AUTHOR_ENV})
+		self.git('update-ref', '-m', 'kunit-runner: place new files', 'HEAD', commit)
+		if changed:
+			self.git('update-index', '--add', '--remove', '-z', '--stdin',
+				 input='\0'.join(changed) + '\0')
+		return commit, len(changed)
+
+	def prepare(self):
+		"""Bring the work tree up to date; return its path."""
+		self.ensure_tools(('git', 'tar'))
+		series = read_series(self.repo / 'patches')
+		if not series:
+			say(f'no patches in {self.repo / "patches" / "series"}; using the base only')
+		selected = select_upto(series, self.args.upto)
+		repo_placed = collect_placed(self.repo)
+		self.cache.mkdir(parents=True, exist_ok=True)
+		with FileLock(self.cache / '.work.lock', 'work tree', self.args.lock_timeout):
+			return self._prepare_locked(selected, repo_placed)
+
+	def _prepare_locked(self, selected, repo_placed):
+		src, base_id = self.base_source()
+		h = hashlib.sha256()
+		for part in (LAYOUT_VERSION, base_id, repr(self.args.upto)):
+			h.update(part.encode() + b'\0')
+		for name, path, opts in selected:
+			h.update(f'{name}\0{" ".join(opts)}\0{sha256_file(path)}\0'.encode())
+		patches_fp = h.hexdigest()
+		fp = sha256_bytes((patches_fp + json.dumps(repo_placed, sort_keys=True)).encode())
+		state = self.load_state()
+		exists = (self.wt / '.git').is_dir()
+		has_base = exists and self.git.try_out('rev-parse', '-q', '--verify', 'refs/tags/base') is not None
+
+		if exists and has_base and state and state.get('fingerprint') == fp:
+			say(f'work tree {self.wt} is up to date')
+			return self.wt
+		if exists and has_base and state and state.get('fingerprint') and \
+		   state.get('patches_fp') == patches_fp and \
+		   self.git.try_out('rev-parse', 'HEAD') == state.get('placed_head'):
+			return self._update_placed(state, repo_placed, fp)
+
+		snap = {}
+		if exists and has_base:
+			if not self.args.force:
+				self.check_clobber(state, repo_placed)
+			elif self.in_progress():
+				self.git('am', '--abort', check=False)
+				self.git('rebase', '--abort', check=False)
+		if exists and has_base and state and state.get('base_id') == base_id:
+			say(f'recreating work tree {self.wt} from the cached base')
+			snap = self.snapshot_mtimes()
+			self.reset_to_base()
+		else:
+			if exists and not has_base:
+				say(f'removing incomplete work tree {self.wt}')
+			self.create_base(src, base_id)
+		base = self.git.out('rev-parse', 'base')
+		state = {'version': LAYOUT_VERSION, 'base_id': base_id, 'upto': self.args.upto,
+			 'fingerprint': None, 'patches_fp': patches_fp, 'patch_tip': base,
+			 'exported_tip': None, 'placed_head': None, 'placed': {},
+			 'applied': []}
+		failed, idx = self.apply_series(selected)
+		state['patch_tip'] = self.git.out('rev-parse', 'HEAD')
+		state['applied'] = [n for n, _, _ in selected][:(idx - 1) if failed else None]
+		if failed:
+			self.save_state(state)
+			raise RunnerError(EXIT_SERIES, f'patch {idx}/{len(selected)} {failed} does not apply '
+					  f'(git am failed and was aborted; work tree left at the previous patch)')
+		say(f'applied {len(selected)} patch(es) with git am')
+		head, n = self.place_files(repo_placed, {}, update=False)
+		kept = self.restore_mtimes(snap) if snap else 0
+		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+		self.save_state(state)
+		say(f'placed {n} new file(s); work tree ready' +
+		    (f' ({kept} unchanged file(s) kept their mtime)' if snap else ''))
+		return self.wt
+
+	def _update_placed(self, state, repo_placed, fp):
+		old = state.get('placed', {})
+		if not self.args.force:
+			for rel in sorted(set(old) | set(repo_placed)):
+				sig = file_sig(self.wt / rel)
+				if sig != old.get(rel) and sig != repo_placed.get(rel):
+					raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits '
+							  f'(edited placed file {rel}); run \'{PROG} export\' or pass '
+							  '--force to discard them; refusing to overwrite')
+		head, n = self.place_files(repo_placed, old, update=True)
+		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+		self.save_state(state)
+		say(f'updated {n} placed file(s) in {self.wt}')
+		return self.wt
+
+	# ---- export ---------------------------------------------------------
+
+	def export(self):
+		self.ensure_tools(('git',))
+		state = self.load_state()
+		if not (self.wt / '.git').is_dir() or state is None:
+			raise RunnerError(EXIT_USAGE, f'no work tree at {self.wt}; run \'{PROG} tree\' first')
+		if state.get('upto') is not None:
+			raise RunnerError(EXIT_USAGE, f'work tree {self.wt} holds a --upto subset of the series; '
+					  f'export needs the whole series (run \'{PROG} tree\' without --upto)')
+		if self.in_progress():
+			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt}: a git am/rebase/merge is in progress')
+		placed = state.get('placed', {})
+		untracked = set(self.git('ls-files', '-z', '--others', '--exclude-standard').stdout.split('\0'))
+		for p in self.status_entries():
+			if p in placed or (p in untracked and self.in_placed_dir(p, placed)):
+				continue
+			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has an uncommitted change to {p}; '
+					  'commit it (git commit --amend / git rebase -i base) before export')
+		_, tip = self.patch_tip()
+		commits = self.git.out('rev-list', '--reverse', f'base..{tip}').split()
+		for c in commits:
+			if self.git.subject(c) == PLACED_SUBJECT:
+				raise RunnerError(EXIT_USAGE, f'commit {c[:12]} ({PLACED_SUBJECT}) is not the last '
+						  'commit of the work tree; move it to the top before export')
+		pdir = self.repo / 'patches'
+		pdir.mkdir(exist_ok=True)
+		old_series = pdir / 'series'
+		header = []
+		old_names = []
+		if old_series.exists():
+			for line in old_series.read_text().splitlines():
+				if line.startswith('#') and not old_names:
+					header.append(line)
+				elif line.strip() and not line.startswith('#'):
+					old_names.append(line.split()[0])
+		tmp = Path(tempfile.mkdtemp(prefix='export-'))
+		try:
+			cfg = []
+			for c in FORMAT_PATCH_CONFIG:
+				cfg += ['-c', c]
+			if commits:
+				self.git(*cfg, 'format-patch', *FORMAT_PATCH_OPTS, '-o', str(tmp), f'base..{tip}')
+			names = sorted(p.name for p in tmp.glob('*.patch'))
+			changed = 0
+			for n in names:
+				data = (tmp / n).read_bytes()
+				dst = pdir / n
+				if not dst.exists() or dst.read_bytes() != data:
+					dst.write_bytes(data)
+					changed += 1
+		finally:
+			shutil.rmtree(tmp, ignore_errors=True)
+		for n in old_names:
+			if n not in names and (pdir / n).is_file():
+				(pdir / n).unlink()
+				changed += 1
+		text = ''.join(l + '\n' for l in header + names)
+		if not old_series.exists() or old_series.read_text() != text:
+			old_series.write_text(text)
+		# Copy back edits of placed files (they are the project's files).
+		copied = 0
+		cands = set(placed) | {p for p in untracked if p and self.in_placed_dir(p, placed)}
+		for rel in sorted(cands):
+			src, dst = self.wt / rel, self.repo / rel
+			ssig = file_sig(src)
+			if ssig == file_sig(dst):
+				continue
+			if ssig is None:
+				dst.unlink()
+			else:
+				dst.parent.mkdir(parents=True, exist_ok=True)
+				shutil.copyfile(src, dst)
+				shutil.copymode(src, dst)
+			copied += 1
+		state['exported_tip'] = tip
+		self.save_state(state)
+		say(f'exported {len(names)} patch(es) to {pdir} ({changed} changed); '
+		    f'{copied} placed file(s) copied back to {self.repo}')
+		return EXIT_OK
+
+	# ---- kunit ----------------------------------------------------------
+
+	def kunit_py(self, wt):
+		return [sys.executable, str(wt / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
+
+	def common_args(self, kunitconfig):
+		a = [f'--build_dir={self.build_dir}', f'--arch={self.args.arch}',
+		     f'--kunitconfig={kunitconfig}']
+		a += [f'--kconfig_add={k}' for k in (self.args.kconfig_add or [])]
+		return a
+
+	def kunitconfig(self):
+		kc = Path(self.args.kunitconfig).resolve() if self.args.kunitconfig else self.repo / '.kunitconfig'
+		if not kc.is_file():
+			raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
+		return kc
+
+	def stream(self, cmd, cwd, log=None):
+		"""Run @cmd, echoing its output (and writing it to @log)."""
+		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=self.env, stdout=subprocess.PIPE,
+				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
+		lf = open(log, 'w') if log else None
+		for line in p.stdout:
+			out(line)
+			if lf:
+				lf.write(line)
+		if lf:
+			lf.close()
+		return p.wait()
+
+	def config_stamp(self, wt, kc):
+		files = self.git('ls-files', '-z', '--cached', '--others', '--exclude-standard', '--',
+				 '*Kconfig*').stdout.split('\0')
+		h = hashlib.sha256()
+		for f in sorted(set(filter(None, files))):
+			p = wt / f
+			h.update(f.encode() + b'\0' + (sha256_file(p) if p.is_file() else '-').encode())
+		return {'arch': self.args.arch, 'kunitconfig': sha256_file(kc),
+			'kconfig_add': list(self.args.kconfig_add or []), 'kconfig_files': h.hexdigest(),
+			'wt': str(wt)}
+
+	def config_step(self, wt, kc):
+		stamp_path = self.build_dir / '.kunit-runner-config-stamp'
+		stamp = self.config_stamp(wt, kc)
+		try:
+			old = json.loads(stamp_path.read_text())
+		except (OSError, ValueError):
+			old = None
+		cfg = self.build_dir / '.config'
+		if old == stamp and cfg.exists():
+			say('config unchanged (kunitconfig and Kconfig files); skipping kunit.py config')
+			return
+		if cfg.exists() and (old is None or old.get('kconfig_files') != stamp['kconfig_files']
+				     or old.get('arch') != stamp['arch'] or old.get('wt') != stamp['wt']):
+			cfg.unlink()  # Kconfig files changed: let kunit.py regenerate .config
+		say('kunit.py config')
+		rc = self.stream(self.kunit_py(wt) + ['config'] + self.common_args(kc), cwd=wt)
+		if rc != 0:
+			if stamp_path.exists():
+				stamp_path.unlink()
+			raise RunnerError(EXIT_BUILD, f'config step failed (kunit.py config exit {rc})')
+		stamp_path.write_text(json.dumps(stamp, sort_keys=True) + '\n')
+
+	def build_cmd(self, wt, kc):
+		jobs = self.args.jobs or len(os.sched_getaffinity(0))
+		if self.args.arch == 'um' and not self.args.kunit_build:
+			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}', 'linux']
+		return self.kunit_py(wt) + ['build'] + self.common_args(kc) + [f'--jobs={jobs}']
+
+	def build_step(self, wt, kc):
+		cmd = self.build_cmd(wt, kc)
+		log = self.out_dir / 'build.log'
+		say('build: ' + ' '.join(str(c) for c in cmd))
+		interval = 30 if self.ci else 10
+		t0 = time.time()
+		objs = [0]
+		tail = []
+		p = subprocess.Popen([str(c) for c in cmd], cwd=wt, env=self.env, stdout=subprocess.PIPE,
+				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
+		obj_re = re.compile(r'^\s+(CC|AS|CC \[M\])\s+\S+\.o\b')
+
+		def reader():
+			with open(log, 'w') as lf:
+				for line in p.stdout:
+					lf.write(line)
+					if obj_re.match(line):
+						objs[0] += 1
+					tail.append(line.rstrip('\n'))
+					del tail[:-40]
+		th = threading.Thread(target=reader, daemon=True)
+		th.start()
+		while True:
+			try:
+				p.wait(timeout=interval)
+				break
+			except subprocess.TimeoutExpired:
+				out(f'[build {fmt_time(time.time() - t0)}] {objs[0]} objects')
+		th.join()
+		dt = time.time() - t0
+		if p.returncode != 0:
+			errs = [l for l in tail if re.search(r'error|Error|\*\*\*', l)] or tail[-20:]
+			for l in errs[-20:]:
+				out(f'  {l}')
+			raise RunnerError(EXIT_BUILD, f'build failed (exit {p.returncode}); full log: {log}')
+		if objs[0] == 0:
+			say(f'build: nothing to rebuild ({dt:.1f}s)')
+		else:
+			say(f'build: {objs[0]} objects compiled in {fmt_time(dt)}')
+
+	def exec_step(self, wt, kc):
+		js, ju = self.out_dir / 'results.json', self.out_dir / 'results.xml'
+		for f in (js, ju):
+			if f.exists():
+				f.unlink()
+		cmd = self.kunit_py(wt) + ['exec'] + self.common_args(kc) + [f'--json={js}', f'--junit={ju}']
+		if self.args.filter:
+			cmd.append(self.args.filter)
+		say('kunit.py exec')
+		rc = self.stream(cmd, cwd=wt)
+		raw = self.build_dir / 'test.log'
+		splats = []
+		if raw.exists():
+			shutil.copyfile(raw, self.out_dir / 'test.log')
+			with open(raw, errors='backslashreplace') as f:
+				splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
+		passed = failed = skipped = 0
+		if js.exists():
+			try:
+				misc = json.loads(js.read_text())['misc']
+				passed, skipped = misc['passed'], misc['skipped']
+				failed = misc['failed'] + misc['crashed'] + misc.get('errors', 0)
+			except (ValueError, KeyError, TypeError):
+				say(f'cannot read {js}')
+				failed = 1
+		else:
+			say(f'no test results (kunit.py exec exit {rc} wrote no {js.name}); counting one failure')
+			failed = 1
+		if passed + failed + skipped == 0:
+			say('no test ran; counting one failure')
+			failed = 1
+		for l in splats:
+			say(f'kernel splat: {l.strip()}')
+		if splats:
+			say(f'{len(splats)} kernel splat line(s) in {self.out_dir / "test.log"} counted as failures')
+		failed += len(splats)
+		self.counts = (passed, failed, skipped)
+		say(f'results: {js}, {ju}, raw log: {self.out_dir / "test.log"}')
+		out(summary_line(passed, failed, skipped))
+		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+
+	def run(self):
+		tools = list(BUILD_TOOLS)
+		if self.args.arch in QEMU_TOOLS:
+			tools.append(QEMU_TOOLS[self.args.arch])
+		if not self.kernel:
+			tools += FETCH_TOOLS
+		self.ensure_tools(tuple(dict.fromkeys(tools)))
+		kc = self.kunitconfig()
+		wt = self.prepare()
+		self.build_dir.mkdir(parents=True, exist_ok=True)
+		self.out_dir.mkdir(parents=True, exist_ok=True)
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+			self.config_step(wt, kc)
+			self.build_step(wt, kc)
+			return self.exec_step(wt, kc)
+
+
+def summary_line(passed, failed, skipped=0):
+	s = f'{passed} passed, {failed} failed'
+	if skipped:
+		s += f', {skipped} skipped'
+	return s
+
+
+class FileLock:
+	"""Exclusive fcntl.flock on @path; says once if it has to wait."""
+
+	def __init__(self, path, what, timeout=None):
+		self.path, self.what, self.timeout = str(path), what, timeout
+		self.f = None
+
+	def __enter__(self):
+		self.f = open(self.path, 'a+')
+		try:
+			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+			return self
+		except BlockingIOError:
+			pass
+		say(f'waiting for the {self.what} lock {self.path} (another build is running)')
+		t0 = time.time()
+		while True:
+			try:
+				fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+				return self
+			except BlockingIOError:
+				if self.timeout is not None and time.time() - t0 > self.timeout:
+					self.f.close()
+					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
+				time.sleep(0.5)
+
+	def __exit__(self, *exc):
+		fcntl.flock(self.f, fcntl.LOCK_UN)
+		self.f.close()
+
+
+# --------------------------------------------------------------------------
+# self-tests and test-all
+
+def run_selftests(verbosity=1):
+	"""Run the unittest self-tests; return (passed, failed, skipped)."""
+	import unittest
+	here = Path(__file__).resolve().parent
+	suite = unittest.defaultTestLoader.discover(str(here / 'tests'), top_level_dir=str(here))
+	res = unittest.TextTestRunner(stream=sys.stdout, verbosity=verbosity).run(suite)
+	failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+	skipped = len(res.skipped)
+	return res.testsRun - failed - skipped, failed, skipped
+
+
+def cmd_selftest(args):
+	counts = run_selftests(verbosity=2 if args.verbose else 1)
+	if args.counts_file:
+		Path(args.counts_file).write_text(json.dumps(counts))
+	out(summary_line(*counts))
+	return EXIT_OK if counts[1] == 0 else EXIT_TESTS_FAILED
+
+
+def cmd_test_all(args, env=None, is_root=None):
+	"""Self-tests (in a subprocess) and the KUnit suite; one combined line."""
+	say('test-all: runner self-tests')
+	with tempfile.NamedTemporaryFile(prefix='kunit-runner-counts-', suffix='.json') as tf:
+		r = subprocess.run([sys.executable, str(Path(__file__).resolve()), 'selftest',
+				    '--counts-file', tf.name], env=env)
+		try:
+			st = tuple(json.loads(Path(tf.name).read_text()))
+		except (OSError, ValueError):
+			st = (0, 1, 0)
+	if r.returncode != 0 and st[1] == 0:
+		st = (st[0], 1, st[2])
+	say('test-all: KUnit suite')
+	try:
+		runner = Runner(args, env=env, is_root=is_root)
+		rc = runner.run()
+		ku = runner.counts or (0, 1, 0)
+	except RunnerError as e:
+		say(e.message)
+		rc = e.code
+		ku = (0, 1, 0)
+	say(f'test-all: self-tests {summary_line(*st)}; KUnit {summary_line(*ku)} (exit {rc})')
+	total = tuple(a + b for a, b in zip(st, ku))
+	out(summary_line(*total))
+	if rc not in (EXIT_OK, EXIT_TESTS_FAILED):
+		return rc
+	return EXIT_OK if total[1] == 0 else EXIT_TESTS_FAILED
+
+
+# --------------------------------------------------------------------------
+# command line
+
+COMMANDS = ('run', 'tree', 'export', 'test-all', 'selftest')
+
+
+def build_parser():
+	p = argparse.ArgumentParser(
+		prog=PROG,
+		description='Build a work tree (pinned base + patches/series + new files) and run the '
+		'KUnit suite under UML.',
+		epilog='exit codes: ' + '; '.join(f'{k} {v}' for k, v in EXIT_CODES.items()),
+		formatter_class=argparse.RawDescriptionHelpFormatter)
+	p.add_argument('command', nargs='?', default='run', choices=COMMANDS,
+		       help='run (default): prepare, config, build, exec; tree: prepare the work tree '
+		       'and print its path; export: write patches/ (and placed files) back from the work '
+		       'tree; test-all: self-tests + KUnit suite; selftest: self-tests only')
+	p.add_argument('--kernel', metavar='DIR', help='use this kernel tree as base instead of the '
+		       'pinned Debian package (env NOIRQ_KUNIT_KERNEL)')
+	p.add_argument('--cache', metavar='DIR', help='cache directory (env NOIRQ_KUNIT_CACHE; '
+		       'default ${XDG_CACHE_HOME:-~/.cache}/noirq-kunit)')
+	p.add_argument('--repo', metavar='DIR', help=argparse.SUPPRESS)
+	p.add_argument('--out', metavar='DIR', help='output dir for results.json, results.xml, '
+		       'test.log, build.log (default CACHE/out)')
+	p.add_argument('--build-dir', metavar='DIR', help='kernel build dir (default CACHE/build/...)')
+	p.add_argument('--arch', default='um', help='kunit.py --arch (default um; x86_64 uses QEMU)')
+	p.add_argument('--kunitconfig', metavar='FILE', help="default: the repo's .kunitconfig")
+	p.add_argument('--kconfig_add', '--kconfig-add', action='append', metavar='CONFIG_X=Y',
+		       help='passed to kunit.py; may be repeated')
+	p.add_argument('--filter', metavar='GLOB', help='kunit.py exec filter_glob, e.g. "virtio*"')
+	p.add_argument('--upto', type=int, metavar='N', help='apply only the first N patches plus '
+		       'the last one (the KUnit hook patch)')
+	p.add_argument('--jobs', '-j', type=int, help='make -j (default: number of CPUs)')
+	p.add_argument('--kunit-build', action='store_true', help='build with kunit.py build '
+		       'instead of make ... linux (UML)')
+	p.add_argument('--force', action='store_true', help='discard unexported edits in the work tree')
+	p.add_argument('--lock-timeout', type=float, help=argparse.SUPPRESS)
+	p.add_argument('--counts-file', help=argparse.SUPPRESS)
+	p.add_argument('-v', '--verbose', action='store_true', help='verbose self-tests')
+	return p
+
+
+def main(argv=None, env=None, is_root=None):
+	argv = list(sys.argv[1:] if argv is None else argv)
+	parser = build_parser()
+	try:
+		args = parser.parse_args(argv)
+	except SystemExit as e:
+		return EXIT_OK if e.code in (0, None) else EXIT_USAGE
+	try:
+		if args.command == 'selftest':
+			return cmd_selftest(args)
+		if args.command == 'test-all':
+			return cmd_test_all(args, env=env, is_root=is_root)
+		runner = Runner(args, env=env, is_root=is_root)
+		if args.command == 'tree':
+			runner.ensure_tools(BUILD_TOOLS if runner.kernel else BUILD_TOOLS + FETCH_TOOLS)
+			print(runner.prepare(), flush=True)
+			return EXIT_OK
+		if args.command == 'export':
+			return runner.export()
+		return runner.run()
+	except RunnerError as e:
+		say(e.message)
+		return e.code
+	except KeyboardInterrupt:
+		say('interrupted')
+		return 130
+
+
+if __name__ == '__main__':
+	try:
+		sys.exit(main())
+	except SystemExit:
+		raise
+	except BaseException:  # noqa: any runner bug gets its own exit code
+		import traceback
+		traceback.print_exc()
+		say('internal error')
+		sys.exit(EXIT_INTERNAL)
