@@ -104,7 +104,7 @@ QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 FORMAT_PATCH_CONFIG = (
 	'core.abbrev=12', 'diff.algorithm=myers', 'diff.noprefix=false',
 	'diff.mnemonicPrefix=false', 'diff.renames=true', 'diff.context=3',
-	'diff.interHunkContext=0', 'diff.orderFile=', 'diff.relative=false',
+	'diff.interHunkContext=0', 'diff.relative=false',
 	'diff.suppressBlankEmpty=false', 'diff.indentHeuristic=true',
 	'format.useAutoBase=false', 'format.signature=', 'format.headers=',
 	'format.coverLetter=false', 'format.thread=false',
@@ -1101,7 +1101,7 @@ def run_selftests(verbosity=1):
 	"""Run the unittest self-tests; return (passed, failed, skipped)."""
 	import unittest
 	here = Path(__file__).resolve().parent
-	suite = unittest.defaultTestLoader.discover(str(here / 'tests'), top_level_dir=str(here))
+	suite = unittest.defaultTestLoader.discover(str(here / 'tests'), top_level_dir=str(here / 'tests'))
 	res = unittest.TextTestRunner(stream=sys.stdout, verbosity=verbosity).run(suite)
 	failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
 	skipped = len(res.skipped)

@@ -1,0 +1,645 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Self-tests of kunit-runner.
+
+Fast: they use small fake "kernel" trees (a Makefile, drivers/virtio/ and a
+fake tools/testing/kunit/kunit.py that writes canned results), fake apt-get
+scripts on PATH and temporary caches; no kernel is built.  Run with
+`tools/kunit-runner/run selftest` or
+`python3 -m unittest discover -s tools/kunit-runner/tests -t tools/kunit-runner`.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+from pathlib import Path
+from unittest import mock
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import kunit_runner as kr  # noqa: E402
+
+FAKE_MAKEFILE = """\
+VERSION = 7
+PATCHLEVEL = 3
+SUBLEVEL = 4
+O ?= .
+
+linux:
+\t@if [ -n "$$FAKE_BUILD_FAIL" ]; then echo "drivers/virtio/virtio.c:1:1: error: fake failure" >&2; exit 2; fi
+\t@echo "  CC      drivers/virtio/virtio.o"
+\t@touch $(O)/linux
+"""
+
+FAKE_KUNIT_PY = r'''#!/usr/bin/env python3
+import argparse, json, os, sys
+p = argparse.ArgumentParser()
+p.add_argument('cmd')
+p.add_argument('--build_dir')
+p.add_argument('--kunitconfig', action='append')
+p.add_argument('--kconfig_add', action='append')
+p.add_argument('--arch')
+p.add_argument('--json')
+p.add_argument('--junit')
+p.add_argument('--jobs')
+p.add_argument('filter_glob', nargs='?')
+a = p.parse_intermixed_args()
+log = os.environ.get('FAKE_KUNIT_LOG')
+if log:
+    with open(log, 'a') as f:
+        f.write(json.dumps(sys.argv[1:]) + '\n')
+bd = a.build_dir
+if a.cmd == 'config':
+    if os.environ.get('FAKE_CONFIG_FAIL'):
+        print('ERROR: fake config failure')
+        sys.exit(1)
+    os.makedirs(bd, exist_ok=True)
+    with open(os.path.join(bd, '.config'), 'w') as f:
+        for k in a.kunitconfig or []:
+            f.write(open(k).read())
+    sys.exit(0)
+if a.cmd == 'build':
+    open(os.path.join(bd, 'linux'), 'w').close()
+    sys.exit(0)
+res = os.environ.get('FAKE_RESULT', 'pass')
+counts = {'pass': (3, 0, 0), 'fail': (2, 1, 0), 'splat': (3, 0, 0), 'skip': (2, 0, 1), 'none': None}[res]
+log_lines = ['KTAP version 1', '1..1', '    ok 1 virtio_pm_demo']
+if res == 'splat':
+    log_lines.insert(1, 'WARNING: CPU: 0 PID: 1 at drivers/virtio/virtio.c:10 virtio_fake+0x1/0x2')
+with open(os.path.join(bd, 'test.log'), 'w') as f:
+    f.write('\n'.join(log_lines) + '\n')
+if counts is None:
+    print('[00:00:00] Testing complete. Ran 0 tests')
+    sys.exit(1)
+passed, failed, skipped = counts
+misc = {'tests': sum(counts), 'passed': passed, 'failed': failed, 'crashed': 0,
+        'skipped': skipped, 'errors': 0}
+if a.json:
+    with open(a.json, 'w') as f:
+        json.dump({'name': 'KUnit Test Group', 'sub_groups': [], 'test_cases': [], 'misc': misc}, f)
+if a.junit:
+    open(a.junit, 'w').write('<testsuites/>\n')
+print(f'[00:00:00] Testing complete. Ran {sum(counts)} tests: passed: {passed}')
+sys.exit(1 if failed else 0)
+'''
+
+DEBIAN_GITIGNORE = """\
+*.o
+.*
+
+#
+# Debian packaging: ignore everything at the top level, since it isn't
+# included in our repository
+#
+/*
+!/debian/
+"""
+
+GIT_ENV = {'GIT_AUTHOR_NAME': 'T', 'GIT_AUTHOR_EMAIL': 't@example.org',
+	   'GIT_COMMITTER_NAME': 'T', 'GIT_COMMITTER_EMAIL': 't@example.org',
+	   'GIT_AUTHOR_DATE': '@1600000000 +0000', 'GIT_COMMITTER_DATE': '@1600000000 +0000',
+	   'GIT_CONFIG_GLOBAL': '/dev/null', 'GIT_CONFIG_NOSYSTEM': '1'}
+
+
+def write(path, text, mode=None):
+	path = Path(path)
+	path.parent.mkdir(parents=True, exist_ok=True)
+	path.write_text(text)
+	if mode:
+		path.chmod(mode)
+
+
+def git(cwd, *args):
+	return subprocess.run(['git', '-C', str(cwd)] + list(args), check=True, text=True,
+			      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+			      env=dict(os.environ, **GIT_ENV)).stdout.strip()
+
+
+def make_fake_kernel(root):
+	"""A tiny tree that passes the runner's kernel checks."""
+	root = Path(root)
+	write(root / 'Makefile', FAKE_MAKEFILE)
+	write(root / '.gitignore', DEBIAN_GITIGNORE)
+	write(root / 'drivers/virtio/virtio.c', 'int virtio;\n' * 5)
+	write(root / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5)
+	write(root / 'drivers/virtio/Kconfig', 'config VIRTIO\n\tbool\n')
+	write(root / 'drivers/virtio/Makefile', 'obj-y += virtio.o\n')
+	write(root / 'tools/testing/kunit/kunit.py', FAKE_KUNIT_PY, 0o755)
+	return root
+
+
+def make_patch(kernel, workdir, edits, subject, name=None):
+	"""Create a git format-patch file from @edits ({path: new text}) on @kernel."""
+	workdir = Path(workdir)
+	if workdir.exists():
+		shutil.rmtree(workdir)
+	shutil.copytree(kernel, workdir)
+	git(workdir, 'init', '-q')
+	git(workdir, 'add', '-A', '-f')
+	git(workdir, 'commit', '-q', '-m', 'base')
+	for p, t in edits.items():
+		write(workdir / p, t)
+	git(workdir, 'add', '-A', '-f')
+	git(workdir, 'commit', '-q', '-m', subject)
+	out = git(workdir, 'format-patch', '-1', '-o', str(workdir / 'out'))
+	return Path(out.splitlines()[-1])
+
+
+class Env:
+	"""A temp directory with a fake kernel, a project repo and a cache."""
+
+	def __init__(self, tmp):
+		self.tmp = Path(tmp)
+		self.kernel = make_fake_kernel(self.tmp / 'kernel')
+		self.repo = self.tmp / 'repo'
+		self.cache = self.tmp / 'cache'
+		self.out = self.tmp / 'out'
+		self.kunit_log = self.tmp / 'kunit.log'
+		(self.repo / 'patches').mkdir(parents=True)
+		p1 = make_patch(self.kernel, self.tmp / 'p1', {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq;\n'},
+				'virtio: add noirq')
+		p2 = make_patch(self.kernel, self.tmp / 'p2', {'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-y += tests/\n'},
+				'virtio: hook tests')
+		shutil.copy(p1, self.repo / 'patches' / '0001-virtio-add-noirq.patch')
+		shutil.copy(p2, self.repo / 'patches' / '0002-virtio-hook-tests.patch')
+		write(self.repo / 'patches/series', '# the series\n0001-virtio-add-noirq.patch\n\n0002-virtio-hook-tests.patch\n')
+		write(self.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test */\n')
+		write(self.repo / 'drivers/virtio/tests/Kconfig', 'config VIRTIO_PM_KUNIT_TEST\n')
+		write(self.repo / '.kunitconfig', 'CONFIG_KUNIT=y\n')
+		self.env = {'NOIRQ_KUNIT_CACHE': str(self.cache), 'NOIRQ_KUNIT_LOCK': str(self.tmp / 'build.lock'),
+			    'FAKE_KUNIT_LOG': str(self.kunit_log), 'CI': '', **GIT_ENV}
+
+	@property
+	def wt(self):
+		return Path(kr.Runner(kr.build_parser().parse_args(['--kernel', str(self.kernel),
+								     '--repo', str(self.repo)]),
+				      env={'NOIRQ_KUNIT_CACHE': str(self.cache)}).wt)
+
+	def main(self, *argv, extra_env=None, is_root=False, kernel=True):
+		args = list(argv) + ['--repo', str(self.repo), '--out', str(self.out)]
+		if kernel:
+			args += ['--kernel', str(self.kernel)]
+		env = dict(os.environ, **self.env, **(extra_env or {}))
+		buf = io.StringIO()
+		with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(buf):
+			code = kr.main(args, env=env, is_root=is_root)
+		self.output = buf.getvalue()
+		return code
+
+
+class TestCase(unittest.TestCase):
+	def setUp(self):
+		self._tmp = tempfile.TemporaryDirectory(prefix='kunit-runner-test-')
+		self.e = Env(self._tmp.name)
+
+	def tearDown(self):
+		self._tmp.cleanup()
+
+	def assertCode(self, code, want):
+		self.assertEqual(code, want, self.e.output)
+
+
+class SeriesTest(unittest.TestCase):
+	def setUp(self):
+		self._tmp = tempfile.TemporaryDirectory()
+		self.d = Path(self._tmp.name)
+
+	def tearDown(self):
+		self._tmp.cleanup()
+
+	def test_comments_blank_lines_and_options(self):
+		for n in ('a.patch', 'b.patch', 'c.patch'):
+			write(self.d / n, 'x')
+		write(self.d / 'series', '# header\n\na.patch\n  b.patch -p1  # trailing\n#c.patch\nc.patch\n')
+		got = [(n, o) for n, _, o in kr.read_series(self.d)]
+		self.assertEqual(got, [('a.patch', []), ('b.patch', ['-p1']), ('c.patch', [])])
+
+	def test_missing_patch_file_is_an_error(self):
+		write(self.d / 'series', 'a.patch\nmissing.patch\n')
+		write(self.d / 'a.patch', 'x')
+		with self.assertRaises(kr.RunnerError) as cm:
+			kr.read_series(self.d)
+		self.assertEqual(cm.exception.code, kr.EXIT_USAGE)
+		self.assertIn('missing.patch', cm.exception.message)
+		self.assertIn(':2:', cm.exception.message)
+
+	def test_duplicate_and_bad_option(self):
+		write(self.d / 'a.patch', 'x')
+		write(self.d / 'series', 'a.patch\na.patch\n')
+		with self.assertRaises(kr.RunnerError):
+			kr.read_series(self.d)
+		write(self.d / 'series', 'a.patch -R\n')
+		with self.assertRaises(kr.RunnerError):
+			kr.read_series(self.d)
+
+	def test_missing_series_is_empty(self):
+		self.assertEqual(kr.read_series(self.d), [])
+
+	def test_upto_keeps_the_last_patch(self):
+		s = [(str(i), None, []) for i in range(6)]
+		self.assertEqual([n for n, _, _ in kr.select_upto(s, 0)], ['5'])
+		self.assertEqual([n for n, _, _ in kr.select_upto(s, 2)], ['0', '1', '5'])
+		self.assertEqual(len(kr.select_upto(s, 5)), 6)
+		self.assertEqual(len(kr.select_upto(s, None)), 6)
+		with self.assertRaises(kr.RunnerError):
+			kr.select_upto(s, 7)
+
+
+class MirrorTest(unittest.TestCase):
+	def setUp(self):
+		self._tmp = tempfile.TemporaryDirectory()
+		self.d = Path(self._tmp.name)
+
+	def tearDown(self):
+		self._tmp.cleanup()
+
+	def test_deb822_skips_security(self):
+		write(self.d / 'sources.list.d/debian.sources', textwrap.dedent('''\
+			Types: deb
+			URIs: http://mirror.invalid/debian-security
+			Suites: bookworm-security
+			Components: main
+
+			Types: deb
+			# comment
+			URIs: http://mirror.invalid/debian/ http://other.invalid/debian
+			Suites: bookworm bookworm-updates
+			Components: main
+			'''))
+		self.assertEqual(kr.debian_mirror(self.d), 'http://mirror.invalid/debian')
+
+	def test_one_line_format(self):
+		write(self.d / 'sources.list', '# x\ndeb-src http://a.invalid/debian bookworm main\n'
+		      'deb [arch=amd64 signed-by=/k.gpg] http://b.invalid/debian bookworm main contrib\n')
+		self.assertEqual(kr.debian_mirror(self.d), 'http://b.invalid/debian')
+
+	def test_no_mirror_is_missing_environment(self):
+		with self.assertRaises(kr.RunnerError) as cm:
+			kr.debian_mirror(self.d)
+		self.assertEqual(cm.exception.code, kr.EXIT_ENV)
+
+
+class GitignoreTest(unittest.TestCase):
+	def test_debian_rule_removed(self):
+		with tempfile.TemporaryDirectory() as d:
+			write(Path(d) / '.gitignore', DEBIAN_GITIGNORE)
+			self.assertTrue(kr.Runner.strip_debian_gitignore(d))
+			text = (Path(d) / '.gitignore').read_text()
+			self.assertNotIn('/*', text)
+			self.assertNotIn('Debian', text)
+			self.assertIn('*.o', text)
+			self.assertFalse(kr.Runner.strip_debian_gitignore(d))
+
+
+class PrepareTest(TestCase):
+	def mtimes(self, *rels):
+		return {r: (self.e.wt / r).stat().st_mtime_ns for r in rels}
+
+	def test_first_prepare_builds_the_work_tree(self):
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		self.assertIn(str(wt), self.e.output)
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		self.assertEqual(subjects, [kr.PLACED_SUBJECT, 'virtio: hook tests', 'virtio: add noirq',
+					    subjects[-1]])
+		self.assertTrue(subjects[-1].startswith('base: '))
+		self.assertEqual(git(wt, 'rev-parse', 'base'), git(wt, 'rev-parse', 'HEAD~3'))
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertIn('int noirq;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertTrue((wt / 'drivers/virtio/tests/virtio_pm_test.c').is_file())
+		self.assertTrue((wt / '.kunitconfig').is_file())
+		self.assertNotIn('/*', (wt / '.gitignore').read_text())
+		# committer is fixed, author kept from the patch
+		self.assertEqual(git(wt, 'log', '-1', '--format=%cn %an', 'HEAD~1'), 'kunit-runner T')
+		# new files show in git status (Debian rule gone)
+		write(wt / 'newfile', 'x')
+		self.assertIn('newfile', git(wt, 'status', '--porcelain'))
+
+	def test_second_prepare_touches_nothing(self):
+		self.assertCode(self.e.main('tree'), 0)
+		head = git(self.e.wt, 'rev-parse', 'HEAD')
+		before = self.mtimes('drivers/virtio/virtio.c', 'drivers/virtio/tests/virtio_pm_test.c', 'Makefile')
+		state = self.e.wt.parent.joinpath(self.e.wt.name + '.state.json').read_text()
+		time.sleep(0.02)
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('up to date', self.e.output)
+		self.assertEqual(before, self.mtimes(*before))
+		self.assertEqual(head, git(self.e.wt, 'rev-parse', 'HEAD'))
+		self.assertEqual(state, self.e.wt.parent.joinpath(self.e.wt.name + '.state.json').read_text())
+
+	def test_placed_file_change_updates_only_that_file(self):
+		self.assertCode(self.e.main('tree'), 0)
+		before = self.mtimes('drivers/virtio/virtio.c', 'drivers/virtio/tests/Kconfig')
+		time.sleep(0.02)
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test v2 */\n')
+		write(self.e.repo / 'drivers/virtio/tests/new_test.c', '/* new */\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('updated 2 placed file(s)', self.e.output)
+		wt = self.e.wt
+		self.assertEqual(before, self.mtimes(*before))
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* test v2 */\n')
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertEqual(len(git(wt, 'log', '--format=%s', 'base..HEAD').splitlines()), 3)
+		# a removed placed file disappears from the work tree
+		(self.e.repo / 'drivers/virtio/tests/new_test.c').unlink()
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertFalse((wt / 'drivers/virtio/tests/new_test.c').exists())
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+
+	def change_patch(self):
+		p = make_patch(self.e.kernel, self.e.tmp / 'p1b',
+			       {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq2;\n'}, 'virtio: add noirq')
+		shutil.copy(p, self.e.repo / 'patches' / '0001-virtio-add-noirq.patch')
+
+	def test_patch_change_recreates_and_keeps_unchanged_mtimes(self):
+		self.assertCode(self.e.main('tree'), 0)
+		before = self.mtimes('drivers/virtio/Makefile', 'drivers/virtio/tests/virtio_pm_test.c', 'Makefile')
+		time.sleep(0.02)
+		self.change_patch()
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('recreating', self.e.output)
+		self.assertIn('int noirq2;', (self.e.wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertEqual(before, self.mtimes(*before))
+
+	def test_uncommitted_edit_is_never_clobbered(self):
+		self.assertCode(self.e.main('tree'), 0)
+		f = self.e.wt / 'drivers/virtio/virtio_mmio.c'
+		write(f, 'my edit\n')
+		self.change_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertIn('unexported edits', self.e.output)
+		self.assertIn('refusing to overwrite', self.e.output)
+		self.assertEqual(f.read_text(), 'my edit\n')
+		self.assertCode(self.e.main('run'), kr.EXIT_DIRTY)
+		self.assertEqual(f.read_text(), 'my edit\n')
+		# --force discards
+		self.assertCode(self.e.main('tree', '--force'), 0)
+		self.assertNotEqual(f.read_text(), 'my edit\n')
+
+	def test_unexported_commit_is_never_clobbered(self):
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		write(wt / 'drivers/virtio/virtio_mmio.c', 'committed edit\n')
+		git(wt, 'commit', '-q', '-am', 'my change')
+		head = git(wt, 'rev-parse', 'HEAD')
+		self.change_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertIn('commits not exported', self.e.output)
+		self.assertEqual(head, git(wt, 'rev-parse', 'HEAD'))
+
+	def test_edited_placed_file_is_never_clobbered(self):
+		self.assertCode(self.e.main('tree'), 0)
+		f = self.e.wt / 'drivers/virtio/tests/virtio_pm_test.c'
+		write(f, '/* edited in the work tree */\n')
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* edited in the repo */\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertIn('edited placed file drivers/virtio/tests/virtio_pm_test.c', self.e.output)
+		self.assertEqual(f.read_text(), '/* edited in the work tree */\n')
+
+	def test_export_round_trip(self):
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		# first export normalises the format; a second one is byte-identical
+		self.assertCode(self.e.main('export'), 0)
+		snap = {p.name: p.read_bytes() for p in (self.e.repo / 'patches').iterdir()}
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+		self.assertEqual(snap, {p.name: p.read_bytes() for p in (self.e.repo / 'patches').iterdir()})
+		self.assertIn('# the series', snap['series'].decode())
+		# edit patch 1 in the work tree + a placed file, then export
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		write(wt / 'drivers/virtio/virtio.c', 'int virtio;\n' * 5 + 'int noirq_amended;\n')
+		git(wt, 'commit', '-q', '-a', '--amend', '--no-edit')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		write(wt / 'drivers/virtio/tests/virtio_pm_test.c', '/* from the work tree */\n')
+		write(wt / 'drivers/virtio/tests/extra.c', '/* new in the work tree */\n')
+		self.assertCode(self.e.main('export'), 0)
+		text = (self.e.repo / 'patches/series').read_text().splitlines()
+		self.assertEqual(len([l for l in text if not l.startswith('#')]), 2)
+		p1 = (self.e.repo / 'patches' / text[1]).read_text()
+		self.assertIn('+int noirq_amended;', p1)
+		self.assertIn('From 0000000000000000000000000000000000000000', p1)
+		self.assertEqual((self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c').read_text(),
+				 '/* from the work tree */\n')
+		self.assertTrue((self.e.repo / 'drivers/virtio/tests/extra.c').is_file())
+		# the next prepare accepts the exported work tree and rebuilds it
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertIn('int noirq_amended;', (wt / 'drivers/virtio/virtio.c').read_text())
+
+	def test_export_refuses_uncommitted_kernel_edit(self):
+		self.assertCode(self.e.main('tree'), 0)
+		write(self.e.wt / 'drivers/virtio/virtio.c', 'uncommitted\n')
+		self.assertCode(self.e.main('export'), kr.EXIT_DIRTY)
+
+	def test_patch_conflict(self):
+		bad = make_patch(self.e.kernel, self.e.tmp / 'pbad', {'drivers/virtio/virtio_mmio.c': 'other\n'}, 'bad')
+		write(bad, bad.read_text().replace('-int mmio;', '-int nomatch;'))
+		shutil.copy(bad, self.e.repo / 'patches' / '0003-bad.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0003-bad.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_SERIES)
+		self.assertIn('patch 2/3 0003-bad.patch does not apply', self.e.output)
+		wt = self.e.wt
+		self.assertFalse((wt / '.git/rebase-apply').exists())
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertEqual(git(wt, 'log', '-1', '--format=%s'), 'virtio: add noirq')
+		# fixing the series works without --force
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0002-virtio-hook-tests.patch\n')
+		self.assertCode(self.e.main('tree'), 0)
+
+	def test_upto(self):
+		self.assertCode(self.e.main('tree', '--upto', '0'), 0)
+		self.assertEqual(git(self.e.wt, 'log', '--format=%s', 'base..HEAD').splitlines(),
+				 [kr.PLACED_SUBJECT, 'virtio: hook tests'])
+		self.assertCode(self.e.main('export'), kr.EXIT_USAGE)
+		self.assertCode(self.e.main('tree', '--upto', '9'), kr.EXIT_USAGE)
+
+	def test_wrong_kernel_path(self):
+		for bad in (self.e.tmp / 'nope', self.e.repo):
+			buf = io.StringIO()
+			with contextlib.redirect_stdout(buf):
+				code = kr.main(['tree', '--kernel', str(bad), '--repo', str(self.e.repo)],
+					       env=dict(os.environ, **self.e.env))
+			self.assertEqual(code, kr.EXIT_USAGE, buf.getvalue())
+			self.assertEqual(len(buf.getvalue().splitlines()), 1, buf.getvalue())
+		(self.e.kernel / 'drivers/virtio/virtio.c').unlink()
+		shutil.rmtree(self.e.kernel / 'drivers/virtio')
+		self.assertCode(self.e.main('tree'), kr.EXIT_USAGE)
+		self.assertIn('no drivers/virtio', self.e.output)
+
+	def test_kernel_from_env(self):
+		env = {'NOIRQ_KUNIT_KERNEL': str(self.e.tmp / 'nope')}
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_USAGE)
+
+	def test_bad_usage(self):
+		self.assertCode(self.e.main('frobnicate'), kr.EXIT_USAGE)
+		self.assertCode(self.e.main('run', '--kunitconfig', str(self.e.tmp / 'nope')), kr.EXIT_USAGE)
+
+
+class RunTest(TestCase):
+	def calls(self):
+		if not self.e.kunit_log.exists():
+			return []
+		return [json.loads(l) for l in self.e.kunit_log.read_text().splitlines()]
+
+	def test_pass(self):
+		self.assertCode(self.e.main('run'), 0)
+		self.assertEqual(self.e.output.splitlines()[-1], '3 passed, 0 failed')
+		for f in ('results.json', 'results.xml', 'test.log', 'build.log'):
+			self.assertTrue((self.e.out / f).is_file(), f)
+		cmds = [c[0] for c in self.calls()]
+		self.assertEqual(cmds, ['config', 'exec'])
+		for c in self.calls():
+			for a in c[1:]:
+				if a.startswith(('--build_dir=', '--kunitconfig=', '--json=', '--junit=')):
+					self.assertTrue(os.path.isabs(a.split('=', 1)[1]), a)
+		self.assertIn('--arch=um', self.calls()[0])
+
+	def test_config_not_rerun_when_unchanged(self):
+		self.assertCode(self.e.main('run'), 0)
+		self.assertCode(self.e.main('run', '--filter', 'virtio*'), 0)
+		self.assertIn('skipping kunit.py config', self.e.output)
+		self.assertEqual([c[0] for c in self.calls()], ['config', 'exec', 'exec'])
+		self.assertEqual(self.calls()[-1][-1], 'virtio*')
+		write(self.e.repo / '.kunitconfig', 'CONFIG_KUNIT=y\nCONFIG_VIRTIO_MMIO=y\n')
+		self.assertCode(self.e.main('run'), 0)
+		self.assertEqual([c[0] for c in self.calls()], ['config', 'exec', 'exec', 'config', 'exec'])
+		self.assertCode(self.e.main('run', '--kconfig_add', 'CONFIG_X=y'), 0)
+		self.assertIn('--kconfig_add=CONFIG_X=y', self.calls()[-2])
+
+	def test_failures_and_skips(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_RESULT': 'fail'}), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.e.output.splitlines()[-1], '2 passed, 1 failed')
+		self.assertCode(self.e.main('run', extra_env={'FAKE_RESULT': 'skip'}), 0)
+		self.assertEqual(self.e.output.splitlines()[-1], '2 passed, 0 failed, 1 skipped')
+		self.assertCode(self.e.main('run', extra_env={'FAKE_RESULT': 'none'}), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
+
+	def test_splat_counts_as_failure(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_RESULT': 'splat'}), kr.EXIT_TESTS_FAILED)
+		self.assertIn('kernel splat: WARNING: CPU: 0 PID: 1', self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '3 passed, 1 failed')
+
+	def test_build_failure(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_BUILD)
+		self.assertIn('error: fake failure', self.e.output)
+		self.assertNotIn('exec', [c[0] for c in self.calls()])
+
+	def test_config_failure(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_CONFIG_FAIL': '1'}), kr.EXIT_BUILD)
+		self.assertIn('config step failed', self.e.output)
+
+	def test_kunit_build_option(self):
+		self.assertCode(self.e.main('run', '--kunit-build'), 0)
+		self.assertEqual([c[0] for c in self.calls()], ['config', 'build', 'exec'])
+
+	def test_waits_for_the_build_lock(self):
+		lock = open(self.e.env['NOIRQ_KUNIT_LOCK'], 'a+')
+		import fcntl
+		fcntl.flock(lock, fcntl.LOCK_EX)
+		t = threading.Timer(1.0, lambda: (fcntl.flock(lock, fcntl.LOCK_UN), lock.close()))
+		t.start()
+		try:
+			self.assertCode(self.e.main('run'), 0)
+		finally:
+			t.join()
+		self.assertIn('waiting for the build lock', self.e.output)
+
+
+def fake_bin(d, name, script):
+	write(Path(d) / name, '#!/bin/sh\n' + script, 0o755)
+
+
+class FetchTest(TestCase):
+	"""Base fetch with fake apt-get / dpkg-deb behaviour (no network)."""
+
+	def setUp(self):
+		super().setUp()
+		self.bin = self.e.tmp / 'bin'
+		self.bin.mkdir()
+		write(self.e.tmp / 'apt/sources.list', 'deb http://mirror.invalid/debian bookworm main\n')
+		self.env = {'NOIRQ_KUNIT_APT_ETC': str(self.e.tmp / 'apt'),
+			    'PATH': f'{self.bin}:{os.environ["PATH"]}'}
+
+	def test_offline(self):
+		fake_bin(self.bin, 'apt-get', 'echo "Err:1 http://mirror.invalid trixie-backports InRelease"; '
+			 'echo "E: failed to fetch"; exit 100\n')
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), kr.EXIT_ENV)
+		self.assertIn('cannot fetch base (network?)', self.e.output)
+
+	def test_checksum_mismatch(self):
+		fake_bin(self.bin, 'apt-get', 'for a; do [ "$a" = download ] && echo junk > '
+			 f'{kr.BASE_PACKAGE}_{kr.BASE_VERSION}_all.deb; done; exit 0\n')
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), kr.EXIT_CHECKSUM)
+		self.assertIn('checksum mismatch', self.e.output)
+		self.assertFalse(list((self.e.cache / 'dl').glob('*.deb')))
+
+	@unittest.skipUnless(shutil.which('dpkg-deb'), 'needs dpkg-deb')
+	def test_fetch_and_unpack(self):
+		# A small real .deb with a fake kernel tarball inside.
+		pkg = self.e.tmp / 'pkg'
+		src = pkg / 'usr/src'
+		src.mkdir(parents=True)
+		shutil.copytree(self.e.kernel, self.e.tmp / 'x' / kr.BASE_TOPDIR)
+		subprocess.run(['tar', '-cJf', str(src / f'{kr.BASE_TOPDIR}.tar.xz'), '-C', str(self.e.tmp / 'x'),
+				kr.BASE_TOPDIR], check=True)
+		write(pkg / 'DEBIAN/control', f'Package: {kr.BASE_PACKAGE}\nVersion: {kr.BASE_VERSION}\n'
+		      'Architecture: all\nMaintainer: T <t@example.org>\nDescription: fake\n')
+		deb = self.e.tmp / 'fake.deb'
+		subprocess.run(['dpkg-deb', '--build', '--root-owner-group', str(pkg), str(deb)], check=True,
+			       stdout=subprocess.DEVNULL)
+		fake_bin(self.bin, 'apt-get', f'for a; do [ "$a" = download ] && cp {deb} '
+			 f'{kr.BASE_PACKAGE}_{kr.BASE_VERSION}_all.deb; done; exit 0\n')
+		with mock.patch.object(kr, 'BASE_SHA256', kr.sha256_file(deb)):
+			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
+			self.assertTrue((self.e.cache / 'base' / kr.BASE_TOPDIR / 'Makefile').is_file())
+			wt = self.e.cache / 'work' / 'linux'
+			self.assertIn('int noirq;', (wt / 'drivers/virtio/virtio.c').read_text())
+			# cached: no second download even with a broken apt-get
+			fake_bin(self.bin, 'apt-get', 'exit 100\n')
+			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
+
+
+class ToolsTest(TestCase):
+	def test_missing_tool_names_the_apt_get_command(self):
+		bin_ = self.e.tmp / 'bin'
+		bin_.mkdir()
+		for t in ('git', 'make', 'gcc', 'bison', 'bc', 'perl', 'tar', 'sh', 'env', 'python3'):
+			w = shutil.which(t)
+			if w:
+				os.symlink(w, bin_ / t)
+		self.assertCode(self.e.main('run', extra_env={'PATH': str(bin_)}, is_root=False), kr.EXIT_ENV)
+		self.assertIn('missing tools: flex', self.e.output)
+		self.assertIn('apt-get install -y flex', self.e.output)
+
+
+class ExitCodeTest(unittest.TestCase):
+	def test_codes_are_distinct_and_documented(self):
+		codes = [kr.EXIT_OK, kr.EXIT_TESTS_FAILED, kr.EXIT_USAGE, kr.EXIT_ENV, kr.EXIT_SERIES,
+			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL]
+		self.assertEqual(len(set(codes)), len(codes))
+		self.assertEqual(sorted(kr.EXIT_CODES), sorted(codes))
+		readme = HERE.parent.parent.parent / 'README.md'
+		if readme.exists():
+			text = readme.read_text()
+			for c in codes:
+				self.assertRegex(text, rf'\|\s*{c}\s*\|', f'exit code {c} not in README.md')
+
+	def test_summary_line(self):
+		self.assertEqual(kr.summary_line(3, 0), '3 passed, 0 failed')
+		self.assertEqual(kr.summary_line(3, 1, 2), '3 passed, 1 failed, 2 skipped')
+
+
+if __name__ == '__main__':
+	unittest.main()
