@@ -127,8 +127,12 @@ class RunnerError(Exception):
 		self.message = message
 
 
+# Status lines go to stdout, except for `tree`, whose stdout is the path only.
+_say_stream = None
+
+
 def say(msg=''):
-	print(f'kunit-runner: {msg}', flush=True)
+	print(f'kunit-runner: {msg}', file=_say_stream or sys.stdout, flush=True)
 
 
 def out(line=''):
@@ -1188,6 +1192,7 @@ def build_parser():
 
 
 def main(argv=None, env=None, is_root=None):
+	global _say_stream
 	argv = list(sys.argv[1:] if argv is None else argv)
 	parser = build_parser()
 	try:
@@ -1201,6 +1206,7 @@ def main(argv=None, env=None, is_root=None):
 			return cmd_test_all(args, env=env, is_root=is_root)
 		runner = Runner(args, env=env, is_root=is_root)
 		if args.command == 'tree':
+			_say_stream = sys.stderr
 			runner.ensure_tools(BUILD_TOOLS if runner.kernel else BUILD_TOOLS + FETCH_TOOLS)
 			print(runner.prepare(), flush=True)
 			return EXIT_OK
@@ -1213,6 +1219,8 @@ def main(argv=None, env=None, is_root=None):
 	except KeyboardInterrupt:
 		say('interrupted')
 		return 130
+	finally:
+		_say_stream = None
 
 
 if __name__ == '__main__':

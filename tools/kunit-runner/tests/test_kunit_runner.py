@@ -190,7 +190,8 @@ class Env:
 			args += ['--kernel', str(self.kernel)]
 		env = dict(os.environ, **self.env, **(extra_env or {}))
 		buf = io.StringIO()
-		with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(buf):
+		with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(buf), \
+		     contextlib.redirect_stderr(buf):
 			code = kr.main(args, env=env, is_root=is_root)
 		self.output = buf.getvalue()
 		return code
@@ -468,7 +469,7 @@ class PrepareTest(TestCase):
 	def test_wrong_kernel_path(self):
 		for bad in (self.e.tmp / 'nope', self.e.repo):
 			buf = io.StringIO()
-			with contextlib.redirect_stdout(buf):
+			with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
 				code = kr.main(['tree', '--kernel', str(bad), '--repo', str(self.e.repo)],
 					       env=dict(os.environ, **self.e.env))
 			self.assertEqual(code, kr.EXIT_USAGE, buf.getvalue())
