@@ -1,0 +1,689 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""e2e: end-to-end test of virtio noirq system sleep under QEMU.
+
+Builds a minimal x86_64 kernel with the series and the test driver
+drivers/virtio/tests/virtio_noirq_e2e.c (CONFIG_VIRTIO_NOIRQ_E2E_TEST),
+packs a busybox initramfs, boots QEMU's microvm machine with a real
+virtio-rng-device on virtio-mmio, and lets the init script (e2e/init) run
+s2idle cycles and hibernation freeze/thaw cycles through the real PM core
+with pm_test (no wakeup source and no image needed). The serial log is then
+checked:
+
+  - every transition returned success and no kernel warning or oops showed;
+  - virtio-mmio's noirq callbacks ran (pm_print_times lines);
+  - the driver fetched data through its virtqueue by polling inside
+    restore_noirq, before the noirq phase ended and before the first
+    normal-phase resume callback of any device;
+  - the device still works after resume (an interrupt-driven fetch);
+  - no buffer was lost or left outstanding, no cycle was skipped.
+
+Python 3 standard library only.
+
+Exit codes:
+  0  every check passed
+  1  a check failed (including a boot that timed out or never finished)
+  2  bad usage or input (options, kernel tree without the series/driver)
+  3  missing environment (QEMU, busybox-static or build tools absent)
+  5  kernel configuration or build failed
+  8  internal error
+"""
+
+import argparse
+import fcntl
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ENV = 3
+EXIT_BUILD = 5
+EXIT_INTERNAL = 8
+
+HERE = Path(__file__).resolve().parent
+E2E_DIR = HERE / 'e2e'
+FRAGMENT = E2E_DIR / 'e2e.config'
+INIT_SCRIPT = E2E_DIR / 'init'
+BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+DEFAULT_KERNEL = '/root/dev/e2e-wt'
+DEFAULT_BUILD = '/root/dev/build-e2e'
+NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
+BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
+		   'sleep', 'sync', 'reboot', 'poweroff')
+# Debian package providing each tool, for --install.
+PACKAGES = {
+	'qemu-system-x86_64': 'qemu-system-x86',
+	'busybox': 'busybox-static',
+	'make': 'make', 'gcc': 'gcc', 'flex': 'flex', 'bison': 'bison',
+	'bc': 'bc', 'perl': 'perl',
+}
+HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
+
+DRV = 'virtio_noirq_e2e'
+LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
+SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
+		      r'general protection fault|INFO: task .* blocked')
+
+
+class E2EError(Exception):
+	def __init__(self, code, message):
+		super().__init__(message)
+		self.code = code
+
+
+def say(msg=''):
+	print(f'e2e: {msg}', flush=True)
+
+
+# ---------------------------------------------------------------- environment
+
+def find_busybox():
+	for p in ('/bin/busybox', '/usr/bin/busybox'):
+		if os.path.isfile(p):
+			return p
+	return shutil.which('busybox')
+
+
+def missing_packages(qemu):
+	miss = []
+	for tool, pkg in PACKAGES.items():
+		if tool == 'qemu-system-x86_64':
+			if not shutil.which(qemu):
+				miss.append(pkg)
+		elif tool == 'busybox':
+			if not find_busybox() or not busybox_is_static(find_busybox()):
+				miss.append(pkg)
+		elif not shutil.which(tool):
+			miss.append(pkg)
+	for hdr, pkg in HEADERS.items():
+		if not os.path.exists(hdr):
+			miss.append(pkg)
+	return sorted(set(miss))
+
+
+def busybox_is_static(path):
+	"""A static ELF has no PT_INTERP; the initramfs has no libc."""
+	try:
+		with open(path, 'rb') as f:
+			return b'/lib64/ld-linux' not in f.read()
+	except OSError:
+		return False
+
+
+def ensure_env(args):
+	miss = missing_packages(args.qemu)
+	if not miss:
+		return
+	if args.install and os.geteuid() == 0:
+		say(f'installing: {" ".join(miss)}')
+		env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+		subprocess.run(['apt-get', 'update'], env=env,
+			       stdout=subprocess.DEVNULL, check=False)
+		r = subprocess.run(['apt-get', 'install', '-y',
+				    '--no-install-recommends'] + miss, env=env,
+				   stdout=subprocess.DEVNULL, check=False)
+		if r.returncode == 0:
+			miss = missing_packages(args.qemu)
+	if miss:
+		raise E2EError(EXIT_ENV, 'missing packages: ' + ' '.join(miss) +
+			       ' (install them, or run as root with --install)')
+
+
+def check_kernel_tree(kdir):
+	need = {
+		'include/linux/virtio.h': 'freeze_noirq',
+		'drivers/virtio/virtio_mmio.c': 'virtio_mmio_restore_noirq',
+		'drivers/virtio/tests/Kconfig': 'VIRTIO_NOIRQ_E2E_TEST',
+		'drivers/virtio/tests/Makefile': 'CONFIG_VIRTIO_NOIRQ_E2E_TEST',
+		'drivers/virtio/tests/virtio_noirq_e2e.c': 'restore_noirq',
+	}
+	if not (kdir / 'Makefile').is_file():
+		raise E2EError(EXIT_USAGE, f'{kdir} is not a kernel tree')
+	for rel, word in need.items():
+		p = kdir / rel
+		try:
+			text = p.read_text(errors='replace')
+		except OSError:
+			raise E2EError(EXIT_USAGE, f'{p} missing: the tree needs the '
+				       'series and drivers/virtio/tests/')
+		if word not in text:
+			raise E2EError(EXIT_USAGE, f'{p} lacks {word}: the tree needs '
+				       'the series and the e2e driver')
+
+
+# ---------------------------------------------------------------- build
+
+class BuildLock:
+	def __init__(self, path):
+		self.path = path
+		self.f = None
+
+	def __enter__(self):
+		self.f = open(self.path, 'a')
+		t = time.monotonic()
+		fcntl.flock(self.f, fcntl.LOCK_EX)
+		waited = time.monotonic() - t
+		if waited > 1:
+			say(f'waited {waited:.0f}s for the build lock {self.path}')
+		return self
+
+	def __exit__(self, *exc):
+		fcntl.flock(self.f, fcntl.LOCK_UN)
+		self.f.close()
+
+
+def fragment_symbols():
+	want_y, want_n = [], []
+	for line in FRAGMENT.read_text().splitlines():
+		m = re.match(r'^(CONFIG_\w+)=y$', line)
+		if m:
+			want_y.append(m.group(1))
+		m = re.match(r'^# (CONFIG_\w+) is not set$', line)
+		if m:
+			want_n.append(m.group(1))
+	return want_y, want_n
+
+
+def run_logged(cmd, cwd, log):
+	with open(log, 'a') as f:
+		f.write('$ ' + ' '.join(cmd) + '\n')
+		f.flush()
+		return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
+				      stdin=subprocess.DEVNULL).returncode
+
+
+def build_kernel(args, kdir, bdir):
+	bdir.mkdir(parents=True, exist_ok=True)
+	log = bdir / 'e2e-build.log'
+	log.write_text('')
+	make = ['make', 'ARCH=x86_64', f'O={bdir}']
+	with BuildLock(args.lock):
+		t0 = time.monotonic()
+		rc = run_logged(make + [f'KCONFIG_ALLCONFIG={FRAGMENT}',
+					'allnoconfig'], kdir, log)
+		if rc:
+			raise E2EError(EXIT_BUILD, f'allnoconfig failed, see {log}')
+		config = (bdir / '.config').read_text()
+		want_y, want_n = fragment_symbols()
+		lost = [s for s in want_y if f'\n{s}=y\n' not in '\n' + config]
+		lost += [s for s in want_n if re.search(rf'^{s}=[ym]$', config, re.M)]
+		if lost:
+			raise E2EError(EXIT_BUILD, 'config lost symbols of the '
+				       f'fragment: {" ".join(lost)}')
+		rc = run_logged(make + [f'-j{args.jobs}', 'bzImage'], kdir, log)
+		dt = time.monotonic() - t0
+	if rc:
+		tail = log.read_text(errors='replace').splitlines()[-25:]
+		for line in tail:
+			print('  ' + line)
+		raise E2EError(EXIT_BUILD, f'kernel build failed, see {log}')
+	say(f'kernel built in {dt:.0f}s (under the lock)')
+	return dt
+
+
+# ---------------------------------------------------------------- initramfs
+
+def _newc(out, name, mode, data=b'', rdev=(0, 0), ino=[1]):
+	ino[0] += 1
+	nb = name.encode() + b'\0'
+	hdr = '070701' + ''.join(f'{v:08x}' for v in (
+		ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1],
+		len(nb), 0))
+	out.write(hdr.encode())
+	out.write(nb)
+	out.write(b'\0' * ((4 - (110 + len(nb)) % 4) % 4))
+	out.write(data)
+	out.write(b'\0' * ((4 - len(data) % 4) % 4))
+
+
+def build_initramfs(path, busybox):
+	"""An uncompressed newc archive: no cpio tool needed."""
+	with open(path, 'wb') as out:
+		for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp'):
+			_newc(out, d, stat.S_IFDIR | 0o755)
+		_newc(out, 'dev/console', stat.S_IFCHR | 0o600, rdev=(5, 1))
+		_newc(out, 'bin/busybox', stat.S_IFREG | 0o755,
+		      Path(busybox).read_bytes())
+		for a in BUSYBOX_APPLETS:
+			_newc(out, f'bin/{a}', stat.S_IFLNK | 0o777, b'busybox')
+		_newc(out, 'init', stat.S_IFREG | 0o755, INIT_SCRIPT.read_bytes())
+		_newc(out, 'TRAILER!!!', 0)
+		pad = out.tell() % 512
+		if pad:
+			out.write(b'\0' * (512 - pad))
+
+
+# ---------------------------------------------------------------- boot
+
+def host_tsc_args(args):
+	"""Under TCG on an x86 host the guest reads the host's TSC, but cannot
+	calibrate it on microvm (no PIT gate, no HPET): tell it the frequency,
+	or the clocksource is jiffies and timestamps have 1 ms resolution."""
+	if not args.tsc:
+		return ''
+	try:
+		info = Path('/proc/cpuinfo').read_text()
+	except OSError:
+		return ''
+	flags = re.search(r'^flags\s*:(.*)$', info, re.M)
+	mhz = re.search(r'^cpu MHz\s*:\s*([\d.]+)', info, re.M)
+	if not flags or not mhz:
+		return ''
+	flags = flags.group(1).split()
+	if not all(f in flags for f in ('constant_tsc', 'nonstop_tsc',
+					 'tsc_known_freq')):
+		return ''
+	return f'tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable '
+
+
+def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout):
+	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
+		   + host_tsc_args(args) + cmdline_extra)
+	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
+	       '-m', '256M', '-smp', '1', '-nographic', '-no-reboot',
+	       '-kernel', str(bzimage), '-initrd', str(initrd),
+	       '-append', cmdline, '-device', 'virtio-rng-device']
+	say('boot: ' + ' '.join(cmd))
+	lines = []
+	t0 = time.monotonic()
+	proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+				stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+	done_at = [None]
+
+	def reader():
+		with open(log_path, 'w') as log:
+			for raw in proc.stdout:
+				line = raw.decode(errors='replace').rstrip('\r\n')
+				if done_at[0] is not None:
+					continue
+				lines.append(line)
+				log.write(line + '\n')
+				if 'E2E: done' in line:
+					done_at[0] = time.monotonic()
+				if args.verbose:
+					print('  | ' + line, flush=True)
+
+	th = threading.Thread(target=reader, daemon=True)
+	th.start()
+	timed_out = False
+	while proc.poll() is None:
+		now = time.monotonic()
+		if done_at[0] is not None and now - done_at[0] > 1:
+			# Finished. microvm without ACPI can neither power off
+			# nor reliably honour -no-reboot: stop it here.
+			break
+		if now - t0 > timeout:
+			timed_out = True
+			break
+		time.sleep(0.2)
+	if proc.poll() is None:
+		proc.terminate()
+		try:
+			proc.wait(10)
+		except subprocess.TimeoutExpired:
+			proc.kill()
+			proc.wait()
+	th.join(10)
+	dt = time.monotonic() - t0
+	return lines, dt, timed_out
+
+
+# ---------------------------------------------------------------- checks
+
+class Checks:
+	def __init__(self, max_report=20):
+		self.passed = 0
+		self.failed = 0
+		self.max_report = max_report
+		self.reported = 0
+
+	def check(self, ok, what):
+		if ok:
+			self.passed += 1
+		else:
+			self.failed += 1
+			if self.reported < self.max_report:
+				say(f'FAIL: {what}')
+			elif self.reported == self.max_report:
+				say('FAIL: (further failures not shown)')
+			self.reported += 1
+		return ok
+
+
+def parse(lines):
+	"""Timestamped kernel log lines as (time, text), in order."""
+	out = []
+	for line in lines:
+		m = LINE_RE.match(line)
+		if m:
+			out.append((float(m.group(1)), m.group(2)))
+	return out
+
+
+def segments(log, kind):
+	"""Map cycle name -> (begin index, end index, end text)."""
+	segs = {}
+	begin = {}
+	for i, (_, text) in enumerate(log):
+		m = re.search(rf'E2E: {kind} (\S+) begin', text)
+		if m:
+			begin[m.group(1)] = i
+			continue
+		m = re.search(rf'E2E: {kind} (\S+) end (.*)$', text)
+		if m and m.group(1) in begin:
+			segs[m.group(1)] = (begin[m.group(1)], i, m.group(2))
+	return segs
+
+
+def find(log, lo, hi, pattern):
+	rx = re.compile(pattern)
+	for i in range(lo, hi):
+		if rx.search(log[i][1]):
+			return i
+	return None
+
+
+def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
+		  timed, chk, timeline):
+	"""Check one sleep transition; return the index of the driver's fetch."""
+	m = re.search(r'rc=(\d+)', end_text)
+	chk.check(m and m.group(1) == '0', f'{name}: transition failed ({end_text})')
+	m = re.search(r'check=(\S+)', end_text)
+	chk.check(m and m.group(1).startswith('ok:') and
+		  int(m.group(1)[3:] or 0) > 0,
+		  f'{name}: device check after resume: {end_text}')
+	bad = find(log, lo, hi, rf'{DRV}: .*(failed|stuck|outstanding)')
+	chk.check(bad is None, f'{name}: driver reported: '
+		  f'{log[bad][1] if bad is not None else ""}')
+	splat = find(log, lo, hi, SPLAT_RE.pattern)
+	chk.check(splat is None, f'{name}: kernel splat: '
+		  f'{log[splat][1] if splat is not None else ""}')
+	if not expect_noirq:
+		return None
+	phase = 'restore_noirq' if noirq_mode else 'restore'
+	fetch_rx = rf'{DRV}: cycle (\d+): {phase} fetched (\d+) bytes'
+	fetches = [i for i in range(lo, hi) if re.search(fetch_rx, log[i][1])]
+	if not chk.check(len(fetches) == 1,
+			 f'{name}: {len(fetches)} {phase} fetch lines, want 1'):
+		return None
+	fi = fetches[0]
+	fm = re.search(fetch_rx, log[fi][1])
+	chk.check(int(fm.group(2)) > 0, f'{name}: fetched 0 bytes')
+	if not timed:
+		return fi
+	# pm_print_times: "<dev>: calling <cb> @ <pid>, parent: <p>" and
+	# "<dev>: <cb> returned <err> after <n> usecs".
+	if noirq_mode:
+		for cb in ('virtio_mmio_freeze_noirq', 'virtio_mmio_restore_noirq'):
+			c = find(log, lo, hi, rf'calling {cb}\b')
+			r = find(log, lo, hi, rf'{cb} returned 0 after')
+			chk.check(c is not None and r is not None and c < r,
+				  f'{name}: {cb} did not run and return 0')
+		c = find(log, lo, hi, r'calling virtio_mmio_restore_noirq\b')
+		r = find(log, lo, hi, r'virtio_mmio_restore_noirq returned 0 after')
+		chk.check(c is not None and r is not None and c < fi < r,
+			  f'{name}: fetch not inside virtio_mmio_restore_noirq')
+	noirq_end = find(log, lo, hi,
+			 r'noirq (resume|restore|thaw) of devices complete')
+	early_end = find(log, lo, hi,
+			 r'early (resume|restore|thaw) of devices complete')
+	if not chk.check(noirq_end is not None and early_end is not None,
+			 f'{name}: PM phase markers (pm_debug_messages) missing'):
+		return fi
+	first_normal = find(log, early_end + 1, hi, r': calling \S+ @')
+	# The normal-phase callback the PM core runs for virtio-mmio is the
+	# platform bus's (platform_pm_resume/_thaw/_restore), which calls
+	# virtio_mmio_restore(): a driver without noirq callbacks gets the
+	# device back only there.
+	restore_call = find(log, early_end + 1, hi,
+			    r'virtio-mmio\S* virtio-mmio\S*: (PM: )?calling ')
+	if noirq_mode:
+		chk.check(fi < noirq_end,
+			  f'{name}: fetch not inside the noirq resume phase')
+		chk.check(first_normal is not None and fi < first_normal,
+			  f'{name}: fetch not before the first normal-phase '
+			  'resume callback')
+	else:
+		chk.check(restore_call is not None and fi > restore_call,
+			  f'{name}: restore fetch not in virtio_mmio_restore')
+	if timeline is not None:
+		timeline.append({
+			'name': name,
+			'fetch': log[fi][0],
+			'fetch_text': log[fi][1],
+			'noirq_end': log[noirq_end][0],
+			'early_end': log[early_end][0],
+			'first_normal': (log[first_normal][0], log[first_normal][1])
+			if first_normal is not None else None,
+			'restore_call': log[restore_call][0]
+			if restore_call is not None else None,
+		})
+	return fi
+
+
+def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
+	chk = Checks()
+	log = parse(lines)
+	timeline = []
+	text = '\n'.join(t for _, t in log)
+	chk.check('E2E: start' in text, 'init script did not start')
+	chk.check(re.search(r'E2E: device /sys/bus/virtio/drivers/' + DRV, text),
+		  'no virtio device bound to the test driver')
+	chk.check(re.search(r'E2E: check boot ok \d+', text),
+		  'device check before any sleep failed')
+	for knob in ('pm_print_times', 'pm_debug_messages', 'pm_test'):
+		chk.check(re.search(rf'E2E: knob /sys/power/{knob}=', text),
+			  f'/sys/power/{knob} could not be set')
+	if 'knob /sys/module/suspend/parameters/pm_test_delay missing' in text:
+		say('note: suspend.pm_test_delay missing, pm_test waits 5 s a cycle')
+	chk.check('E2E: done' in text, 'init script did not finish')
+
+	s2 = segments(log, 's2idle cycle')
+	chk.check(len(s2) == cycles, f'{len(s2)} of {cycles} s2idle cycles ran')
+	fetch_cycles = []
+	for n in range(1, cycles + 1):
+		seg = s2.get(str(n))
+		if not seg:
+			continue
+		timed = times < 0 or n <= times
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2], f's2idle cycle {n}',
+				   True, noirq_mode, timed, chk,
+				   timeline if n == 1 else None)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
+	hib = segments(log, 'hibernate')
+	for lvl in hib_levels:
+		seg = hib.get(lvl)
+		if not chk.check(seg is not None, f'hibernate {lvl} did not run'):
+			continue
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2], f'hibernate {lvl}',
+				   lvl in NOIRQ_HIB_LEVELS, noirq_mode, True, chk,
+				   timeline)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
+	# The driver numbers its restores: none skipped, none repeated.
+	chk.check(fetch_cycles == list(range(1, len(fetch_cycles) + 1)),
+		  'driver cycle numbers not consecutive: '
+		  f'{fetch_cycles[:10]}...')
+	m = re.search(r'E2E: stats (.*)$', text, re.M)
+	if chk.check(m, 'no final driver stats'):
+		st = dict(kv.split('=', 1) for kv in m.group(1).split())
+		expect = cycles + sum(1 for lvl in hib_levels
+				      if lvl in NOIRQ_HIB_LEVELS)
+		chk.check(st.get('cycles') == str(expect),
+			  f'driver saw {st.get("cycles")} restores, want {expect}')
+		chk.check(st.get('fetch_fail') == '0' and
+			  st.get('fetch_ok') == str(expect),
+			  f'driver fetches: {m.group(1)}')
+		chk.check(st.get('outstanding') == '0',
+			  'a buffer is still outstanding at the end')
+		chk.check(st.get('checks_fail') == '0', 'a device check failed')
+	splat = re.search(SPLAT_RE, '\n'.join(lines))
+	chk.check(splat is None, 'kernel splat in the log')
+	return chk, timeline
+
+
+def print_timeline(tl, label):
+	for t in tl:
+		say(f'{label} {t["name"]}:')
+		say(f'  driver fetch          @ {t["fetch"]:.6f}  ({t["fetch_text"]})')
+		say(f'  noirq phase complete  @ {t["noirq_end"]:.6f}')
+		say(f'  early phase complete  @ {t["early_end"]:.6f}')
+		if t['first_normal']:
+			say(f'  first normal callback @ {t["first_normal"][0]:.6f}  '
+			    f'({t["first_normal"][1]})')
+		if t['restore_call']:
+			say(f'  virtio_mmio_restore   @ {t["restore_call"]:.6f}')
+		if t['first_normal']:
+			d = (t['first_normal'][0] - t['fetch']) * 1000
+			say(f'  fetch is {d:+.3f} ms before the first normal-phase '
+			    'callback' if d >= 0 else
+			    f'  fetch is {-d:.3f} ms AFTER the first normal-phase '
+			    'callback')
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv):
+	p = argparse.ArgumentParser(
+		prog='e2e.py',
+		description='End-to-end test of virtio noirq system sleep: real '
+		'QEMU virtio-mmio device, real PM core.',
+		epilog='Exit codes: 0 all checks passed, 1 a check failed, '
+		'2 bad usage, 3 missing environment, 5 build failed, '
+		'8 internal error.')
+	p.add_argument('--kernel', default=DEFAULT_KERNEL,
+		       help='kernel tree with the series applied and '
+		       'drivers/virtio/tests/ present (default %(default)s)')
+	p.add_argument('--build-dir', default=DEFAULT_BUILD,
+		       help='kernel build directory (default %(default)s)')
+	p.add_argument('--cycles', type=int, default=10,
+		       help='s2idle cycles in the boot (default %(default)s)')
+	p.add_argument('--soak', action='store_true',
+		       help='soak run: 1000 s2idle cycles (overrides --cycles)')
+	p.add_argument('--hib', default=','.join(NOIRQ_HIB_LEVELS),
+		       help='hibernation pm_test levels, comma separated, or '
+		       '"none" (default %(default)s)')
+	p.add_argument('--times', type=int, default=-1,
+		       help='pm_print_times only for the first N s2idle cycles '
+		       '(default: all; ordering is checked where on)')
+	p.add_argument('--compare', action='store_true',
+		       help='also boot the driver without noirq callbacks '
+		       '(virtio_noirq_e2e.noirq=0) and compare when the device '
+		       'becomes usable')
+	p.add_argument('--no-build', action='store_true',
+		       help='reuse the bzImage in --build-dir')
+	p.add_argument('--install', action=argparse.BooleanOptionalAction,
+		       default=True, help='apt-get install missing packages '
+		       'when root (default on)')
+	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+	p.add_argument('--lock', default=BUILD_LOCK,
+		       help='build lock file (default %(default)s)')
+	p.add_argument('--qemu', default='qemu-system-x86_64')
+	p.add_argument('--tsc', action=argparse.BooleanOptionalAction,
+		       default=True, help='pass the host TSC frequency to the '
+		       'guest for fine timestamps, when the host has an '
+		       'invariant TSC of known frequency (default on)')
+	p.add_argument('--timeout', type=int, default=0,
+		       help='boot timeout in seconds (default: scaled by cycles)')
+	p.add_argument('--verbose', '-v', action='store_true',
+		       help='echo the serial console')
+	a = p.parse_args(argv)
+	if a.soak:
+		a.cycles = 1000
+	if a.cycles < 1:
+		p.error('--cycles must be at least 1')
+	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
+	for lvl in a.hib_levels:
+		if lvl not in ('freezer', 'devices') + NOIRQ_HIB_LEVELS:
+			p.error(f'unknown hibernation pm_test level {lvl}')
+	return a
+
+
+def run(args):
+	kdir = Path(args.kernel).resolve()
+	bdir = Path(args.build_dir).resolve()
+	ensure_env(args)
+	check_kernel_tree(kdir)
+	bzimage = bdir / 'arch/x86/boot/bzImage'
+	if args.no_build:
+		if not bzimage.is_file():
+			raise E2EError(EXIT_USAGE, f'--no-build: no {bzimage}')
+	else:
+		build_kernel(args, kdir, bdir)
+	initrd = bdir / 'e2e-initramfs.cpio'
+	build_initramfs(initrd, find_busybox())
+
+	timeout = args.timeout or (180 + 3 * args.cycles)
+	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
+		 f'e2e.times={args.times}')
+	log_path = bdir / 'e2e-serial.log'
+	lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
+				    timeout)
+	say(f'boot finished in {dt:.1f}s, serial log {log_path}')
+	chk, timeline = analyse(lines, args, args.cycles, args.hib_levels, True,
+				args.times)
+	chk.check(not timed_out, f'boot timed out after {timeout}s')
+	m = re.search(r'E2E: s2idle total cycles=(\d+) uptime_start=([\d.]+) '
+		      r'uptime_end=([\d.]+)', '\n'.join(lines))
+	if m:
+		n, a, b = int(m.group(1)), float(m.group(2)), float(m.group(3))
+		say(f's2idle: {n} cycles in {b - a:.1f}s guest time '
+		    f'({(b - a) / n * 1000:.0f} ms/cycle)')
+	print_timeline(timeline, 'noirq driver')
+
+	if args.compare:
+		log2 = bdir / 'e2e-serial-nonoirq.log'
+		lines2, dt2, to2 = boot(args, bzimage, initrd,
+					'e2e.cycles=1 e2e.hib=none e2e.times=-1 '
+					f'{DRV}.noirq=0', log2, 180)
+		say(f'comparison boot finished in {dt2:.1f}s, serial log {log2}')
+		chk2, tl2 = analyse(lines2, args, 1, [], False, -1)
+		chk2.check(not to2, 'comparison boot timed out')
+		chk.passed += chk2.passed
+		chk.failed += chk2.failed
+		print_timeline(tl2, 'normal-phase driver')
+		if timeline and tl2:
+			a, b = timeline[0], tl2[0]
+			say('usable after the noirq phase began: noirq driver '
+			    f'{(a["fetch"] - a["noirq_end"]) * 1000:+.3f} ms vs '
+			    'normal-phase driver '
+			    f'{(b["fetch"] - b["noirq_end"]) * 1000:+.3f} ms '
+			    '(relative to "noirq resume complete")')
+
+	verdict = 'PASS' if chk.failed == 0 else 'FAIL'
+	say(f'verdict: {verdict}')
+	print(f'{chk.passed} passed, {chk.failed} failed', flush=True)
+	return EXIT_OK if chk.failed == 0 else EXIT_FAILED
+
+
+def main(argv=None):
+	args = parse_args(sys.argv[1:] if argv is None else argv)
+	try:
+		return run(args)
+	except E2EError as e:
+		say(f'error: {e}')
+		print('0 passed, 1 failed', flush=True)
+		return e.code
+
+
+if __name__ == '__main__':
+	try:
+		sys.exit(main())
+	except SystemExit:
+		raise
+	except BaseException:
+		import traceback
+		traceback.print_exc()
+		say('internal error')
+		sys.exit(EXIT_INTERNAL)
