@@ -974,12 +974,17 @@ class Runner:
 				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
 		obj_re = re.compile(r'^\s+(CC|AS|CC \[M\])\s+\S+\.o\b')
 
+		err_re = re.compile(r'(^|: )(fatal )?error:|undefined reference|Error \d')
+		errors = []
+
 		def reader():
 			with open(log, 'w') as lf:
 				for line in p.stdout:
 					lf.write(line)
 					if obj_re.match(line):
 						objs[0] += 1
+					elif err_re.search(line) and len(errors) < 20:
+						errors.append(line.rstrip('\n'))
 					tail.append(line.rstrip('\n'))
 					del tail[:-40]
 		th = threading.Thread(target=reader, daemon=True)
@@ -993,8 +998,7 @@ class Runner:
 		th.join()
 		dt = time.time() - t0
 		if p.returncode != 0:
-			errs = [l for l in tail if re.search(r'error|Error|\*\*\*', l)] or tail[-20:]
-			for l in errs[-20:]:
+			for l in (errors or tail[-20:]):
 				out(f'  {l}')
 			raise RunnerError(EXIT_BUILD, f'build failed (exit {p.returncode}); full log: {log}')
 		if objs[0] == 0:
