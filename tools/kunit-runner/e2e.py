@@ -53,7 +53,6 @@ E2E_DIR = HERE / 'e2e'
 FRAGMENT = E2E_DIR / 'e2e.config'
 INIT_SCRIPT = E2E_DIR / 'init'
 BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
-DEFAULT_KERNEL = '/root/dev/e2e-wt'
 DEFAULT_BUILD = '/root/dev/build-e2e'
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
@@ -528,6 +527,9 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 		chk.check(st.get('fetch_fail') == '0' and
 			  st.get('fetch_ok') == str(expect),
 			  f'driver fetches: {m.group(1)}')
+		chk.check(st.get('noirq') == ('1' if noirq_mode else '0'),
+			  f'driver mode noirq={st.get("noirq")}, '
+			  f'want {int(noirq_mode)}')
 		chk.check(st.get('outstanding') == '0',
 			  'a buffer is still outstanding at the end')
 		chk.check(st.get('checks_fail') == '0', 'a device check failed')
@@ -566,9 +568,11 @@ def parse_args(argv):
 		epilog='Exit codes: 0 all checks passed, 1 a check failed, '
 		'2 bad usage, 3 missing environment, 5 build failed, '
 		'8 internal error.')
-	p.add_argument('--kernel', default=DEFAULT_KERNEL,
+	p.add_argument('--kernel', metavar='DIR',
 		       help='kernel tree with the series applied and '
-		       'drivers/virtio/tests/ present (default %(default)s)')
+		       'drivers/virtio/tests/ present (default: the work tree '
+		       'of "tools/kunit-runner/run tree": pinned base, '
+		       'patches/series and the repo\'s new files)')
 	p.add_argument('--build-dir', default=DEFAULT_BUILD,
 		       help='kernel build directory (default %(default)s)')
 	p.add_argument('--cycles', type=int, default=SOAK_CYCLES,
@@ -616,10 +620,22 @@ def parse_args(argv):
 	return a
 
 
+def runner_tree():
+	"""The kunit-runner's work tree, prepared from this repository."""
+	say('preparing the work tree with tools/kunit-runner/run tree')
+	r = subprocess.run([str(HERE / 'run'), 'tree'], stdin=subprocess.DEVNULL,
+			   stdout=subprocess.PIPE, text=True, check=False)
+	path = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ''
+	if r.returncode or not path:
+		raise E2EError(EXIT_ENV if r.returncode == 3 else EXIT_USAGE,
+			       f'"run tree" failed with exit code {r.returncode}')
+	return path
+
+
 def run(args):
-	kdir = Path(args.kernel).resolve()
-	bdir = Path(args.build_dir).resolve()
 	ensure_env(args)
+	kdir = Path(args.kernel or runner_tree()).resolve()
+	bdir = Path(args.build_dir).resolve()
 	check_kernel_tree(kdir)
 	bzimage = bdir / 'arch/x86/boot/bzImage'
 	if args.no_build:

@@ -349,7 +349,7 @@ static int e2e_probe(struct virtio_device *vdev)
 	struct e2e_dev *e;
 	int err;
 
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc_obj(*e);
 	if (!e)
 		return -ENOMEM;
 
