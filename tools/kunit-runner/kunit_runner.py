@@ -1086,13 +1086,16 @@ class FileLock:
 		except BlockingIOError:
 			pass
 		say(f'waiting for the {self.what} lock {self.path} (another build is running)')
+		if self.timeout is None:
+			fcntl.flock(self.f, fcntl.LOCK_EX)  # block: queue up like flock(1) does
+			return self
 		t0 = time.time()
 		while True:
 			try:
 				fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 				return self
 			except BlockingIOError:
-				if self.timeout is not None and time.time() - t0 > self.timeout:
+				if time.time() - t0 > self.timeout:
 					self.f.close()
 					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
 				time.sleep(0.5)
