@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * An emulated virtio-mmio device for KUnit.
+ *
+ * The device is a register file backed by C callbacks (logic_iomem) behind a
+ * platform device named "virtio-mmio", so that the real virtio-mmio platform
+ * driver binds to it. It logs every register access, moves buffers through
+ * split virtqueues like a device would, and has an interrupt that the test
+ * raises.
+ */
+
+#ifndef _VIRTIO_TESTS_FAKE_MMIO_H
+#define _VIRTIO_TESTS_FAKE_MMIO_H
+
+#include <linux/sizes.h>
+#include <linux/types.h>
+
+struct dev_pm_ops;
+struct kunit;
+struct platform_device;
+struct virtio_device;
+
+/* Device ID of the emulated device; no in-tree virtio driver claims it. */
+#define FAKE_MMIO_DEVICE_ID	0x7e57
+/* Vendor ID the emulated device reports. */
+#define FAKE_MMIO_VENDOR_ID	0x4b554e54
+/* Number of virtqueues the emulated device has. */
+#define FAKE_MMIO_MAX_QUEUES	4
+/* Default QUEUE_NUM_MAX of every virtqueue. */
+#define FAKE_MMIO_NUM_MAX	16
+/* Size of the device-specific configuration space, in bytes. */
+#define FAKE_MMIO_CONFIG_SIZE	8
+/* Number of register accesses the log keeps. */
+#define FAKE_MMIO_LOG_SIZE	512
+/* Byte the device writes into device-writable buffers. */
+#define FAKE_MMIO_FILL		0xa5
+/* RAM below this physical address is reachable with a bus offset. */
+#define FAKE_MMIO_BUS_WINDOW	SZ_4G
+
+/**
+ * struct fake_mmio_access - one register access seen by the device
+ * @offset: register offset from the start of the window
+ * @width: access width in bytes (1, 2 or 4)
+ * @write: true for a write by the driver, false for a read
+ * @value: value written, or value returned to the read
+ */
+struct fake_mmio_access {
+	u32 offset;
+	u8 width;
+	bool write;
+	u32 value;
+};
+
+/**
+ * struct fake_mmio_queue - device-side state of one virtqueue
+ * @num_max: QUEUE_NUM_MAX reported for this queue
+ * @num: QUEUE_NUM written by the driver
+ * @align: QUEUE_ALIGN written by the driver (legacy)
+ * @pfn: QUEUE_PFN written by the driver (legacy)
+ * @ready: QUEUE_READY written by the driver (modern)
+ * @desc: descriptor table bus address (QUEUE_DESC_LOW/HIGH, modern)
+ * @avail: available ring bus address (QUEUE_AVAIL_LOW/HIGH, modern)
+ * @used: used ring bus address (QUEUE_USED_LOW/HIGH, modern)
+ * @last_avail: next available ring index the device will consume
+ * @used_idx: next used ring index the device will fill
+ * @completed: buffers completed since the device was created
+ */
+struct fake_mmio_queue {
+	u32 num_max;
+	u32 num;
+	u32 align;
+	u32 pfn;
+	u32 ready;
+	u64 desc;
+	u64 avail;
+	u64 used;
+	u16 last_avail;
+	u16 used_idx;
+	unsigned int completed;
+};
+
+/**
+ * struct fake_mmio_config - how to build an emulated device
+ * @version: virtio-mmio version, 1 (legacy) or 2 (modern)
+ * @device_id: DEVICE_ID register, 0 for %FAKE_MMIO_DEVICE_ID
+ * @features: feature bits offered in addition to VIRTIO_F_VERSION_1, which
+ *	a version 2 device always offers
+ * @num_queues: number of virtqueues (at most %FAKE_MMIO_MAX_QUEUES)
+ * @num_max: QUEUE_NUM_MAX of every queue, 0 for %FAKE_MMIO_NUM_MAX
+ * @bus_offset: if not 0, bus addresses of RAM below %FAKE_MMIO_BUS_WINDOW
+ *	are its physical addresses plus this offset, as described to the DMA
+ *	API by a dma_range_map on the platform device; the device then offers
+ *	VIRTIO_F_ACCESS_PLATFORM, so that the driver uses the DMA API
+ */
+struct fake_mmio_config {
+	u32 version;
+	u32 device_id;
+	u64 features;
+	unsigned int num_queues;
+	u32 num_max;
+	u64 bus_offset;
+};
+
+/**
+ * struct fake_mmio_dev - an emulated virtio-mmio device
+ * @test: the test that owns the device
+ * @pdev: the platform device the virtio-mmio driver binds to
+ * @irq: interrupt line of the device
+ * @slot: index of the device's window in the emulated MMIO region
+ * @version: virtio-mmio version (VERSION register)
+ * @device_id: DEVICE_ID register
+ * @device_features: feature bits the device offers
+ * @driver_features: feature bits the driver wrote
+ * @device_features_sel: DEVICE_FEATURES_SEL
+ * @driver_features_sel: DRIVER_FEATURES_SEL
+ * @status: device status
+ * @drop_features_ok: knob: the device does not keep FEATURES_OK
+ * @guest_page_size: GUEST_PAGE_SIZE (legacy); 0 after every reset
+ * @queue_sel: QUEUE_SEL
+ * @num_queues: number of virtqueues
+ * @queues: device-side virtqueue state
+ * @interrupt_status: INTERRUPT_STATUS
+ * @config_generation: CONFIG_GENERATION
+ * @config: device-specific configuration space
+ * @complete_on_notify: knob: complete available buffers on QUEUE_NOTIFY
+ * @bus_offset: offset of bus addresses over physical addresses
+ * @resets: number of device resets (STATUS = 0 writes)
+ * @notifies: number of QUEUE_NOTIFY writes
+ * @irqs_raised: number of interrupts the test raised
+ * @errors: protocol violations seen (bad offsets, widths, ring addresses)
+ * @priv: for the test
+ * @log: register accesses, oldest first
+ * @log_len: number of valid entries in @log
+ * @log_dropped: accesses not logged because @log was full
+ *
+ * All device state is protected by the lock of the emulated MMIO region:
+ * access it through the helpers below while the device is live.
+ */
+struct fake_mmio_dev {
+	struct kunit *test;
+	struct platform_device *pdev;
+	int irq;
+	int slot;
+	u32 version;
+	u32 device_id;
+	u64 device_features;
+	u64 driver_features;
+	u32 device_features_sel;
+	u32 driver_features_sel;
+	u32 status;
+	bool drop_features_ok;
+	u32 guest_page_size;
+	u32 queue_sel;
+	unsigned int num_queues;
+	struct fake_mmio_queue queues[FAKE_MMIO_MAX_QUEUES];
+	u32 interrupt_status;
+	u32 config_generation;
+	u8 config[FAKE_MMIO_CONFIG_SIZE];
+	bool complete_on_notify;
+	u64 bus_offset;
+	unsigned int resets;
+	unsigned int notifies;
+	unsigned int irqs_raised;
+	unsigned int errors;
+	void *priv;
+	struct fake_mmio_access log[FAKE_MMIO_LOG_SIZE];
+	unsigned int log_len;
+	unsigned int log_dropped;
+};
+
+struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
+				       const struct fake_mmio_config *cfg,
+				       void *priv);
+struct fake_mmio_dev *fake_mmio_from_vdev(struct virtio_device *vdev);
+struct virtio_device *fake_mmio_vdev(struct fake_mmio_dev *fdev);
+const struct dev_pm_ops *fake_mmio_pm_ops(struct fake_mmio_dev *fdev);
+
+void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop);
+void fake_mmio_set_complete_on_notify(struct fake_mmio_dev *fdev, bool on);
+unsigned int fake_mmio_process_queue(struct fake_mmio_dev *fdev,
+				     unsigned int index);
+int fake_mmio_raise_irq(struct fake_mmio_dev *fdev);
+void fake_mmio_get_queue(struct fake_mmio_dev *fdev, unsigned int index,
+			 struct fake_mmio_queue *q);
+u32 fake_mmio_get_status(struct fake_mmio_dev *fdev);
+
+void fake_mmio_log_clear(struct fake_mmio_dev *fdev);
+unsigned int fake_mmio_log_len(struct fake_mmio_dev *fdev);
+unsigned int fake_mmio_log_count(struct fake_mmio_dev *fdev,
+				 unsigned int from, unsigned int to,
+				 bool write, u32 offset);
+int fake_mmio_log_find(struct fake_mmio_dev *fdev, unsigned int from,
+		       bool write, u32 offset, u32 value);
+unsigned int fake_mmio_log_writes(struct fake_mmio_dev *fdev,
+				  unsigned int from, unsigned int to,
+				  struct fake_mmio_access *out,
+				  unsigned int max);
+const char *fake_mmio_reg_name(u32 offset);
+
+#endif /* _VIRTIO_TESTS_FAKE_MMIO_H */
