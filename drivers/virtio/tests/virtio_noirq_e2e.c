@@ -372,7 +372,7 @@ static int e2e_probe(struct virtio_device *vdev)
 	}
 
 	virtio_device_ready(vdev);
-	dev_info(&vdev->dev, E2E_NAME ": bound, %s callbacks\n",
+	dev_info(&vdev->dev, "bound, %s callbacks\n",
 		 noirq ? "noirq" : "normal-phase only");
 	return 0;
 
