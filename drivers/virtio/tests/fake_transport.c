@@ -474,6 +474,7 @@ void fake_vdev_clear_logs(struct fake_vdev *fv)
 	fv->events_len = 0;
 	fv->log_overflow = 0;
 	fv->config_oob = 0;
+	fv->noirq_violations = 0;
 }
 
 /**

@@ -53,6 +53,7 @@
  * @FAKE_OP_GET_FEATURES: &virtio_config_ops.get_features
  * @FAKE_OP_FINALIZE: &virtio_config_ops.finalize_features
  * @FAKE_OP_NOTIFY: the virtqueue notify callback (a kick)
+ * @FAKE_OP_RESET_VQS: &virtio_config_ops.reset_vqs
  * @FAKE_OP_NR: number of counted operations
  */
 enum fake_op {
@@ -67,6 +68,7 @@ enum fake_op {
 	FAKE_OP_GET_FEATURES,
 	FAKE_OP_FINALIZE,
 	FAKE_OP_NOTIFY,
+	FAKE_OP_RESET_VQS,
 	FAKE_OP_NR,
 };
 
@@ -76,7 +78,7 @@ enum fake_op {
  * @irqs_off: number of calls made with local interrupts disabled
  * @atomic: number of calls made in atomic context (in_atomic())
  * @err: errno the operation returns while non-zero; only fallible
- *	 operations (find_vqs, finalize_features) look at it
+ *	 operations (find_vqs, finalize_features, reset_vqs) look at it
  */
 struct fake_op_stats {
 	unsigned int calls;
@@ -102,6 +104,10 @@ struct fake_op_stats {
  * @FAKE_EV_DRV_RESTORE: the driver's restore ran
  * @FAKE_EV_DRV_RESET_PREPARE: the driver's reset_prepare ran
  * @FAKE_EV_DRV_RESET_DONE: the driver's reset_done ran
+ * @FAKE_EV_RESET_VQS: the transport re-initialised the virtqueues in
+ *	place; value is the number of virtqueues done
+ * @FAKE_EV_DRV_FREEZE_NOIRQ: the driver's freeze_noirq ran
+ * @FAKE_EV_DRV_RESTORE_NOIRQ: the driver's restore_noirq ran
  * @FAKE_EV_NR: number of event types
  */
 enum fake_event_type {
@@ -119,6 +125,9 @@ enum fake_event_type {
 	FAKE_EV_DRV_RESTORE,
 	FAKE_EV_DRV_RESET_PREPARE,
 	FAKE_EV_DRV_RESET_DONE,
+	FAKE_EV_RESET_VQS,
+	FAKE_EV_DRV_FREEZE_NOIRQ,
+	FAKE_EV_DRV_RESTORE_NOIRQ,
 	FAKE_EV_NR,
 };
 
@@ -163,6 +172,8 @@ struct fake_status_write {
  * @used_addr: device (used) ring address at the last creation
  * @created: number of times a virtqueue was created at this index
  * @kicks: number of notifications of this virtqueue
+ * @reinits: number of in-place re-initialisations by reset_vqs since the
+ *	     virtqueue was created
  */
 struct fake_vq {
 	struct virtqueue *vq;
@@ -171,6 +182,7 @@ struct fake_vq {
 	dma_addr_t used_addr;
 	unsigned int created;
 	unsigned int kicks;
+	unsigned int reinits;
 };
 
 /**
@@ -192,6 +204,11 @@ struct fake_vq {
  * @events_len: number of used entries of @events
  * @log_overflow: number of log entries dropped because a log was full
  * @vqs: virtqueue slots, indexed by virtqueue index
+ * @noirq_phase: the test declared the noirq phase, see
+ *		 fake_vdev_noirq_phase()
+ * @noirq_violations: calls of an operation that may wait for an interrupt
+ *		      made during the noirq phase on a transport that is not
+ *		      noirq_safe
  */
 struct fake_vdev {
 	struct virtio_device vdev;
@@ -211,6 +228,8 @@ struct fake_vdev {
 	unsigned int events_len;
 	unsigned int log_overflow;
 	struct fake_vq vqs[FAKE_VDEV_MAX_VQS];
+	bool noirq_phase;
+	unsigned int noirq_violations;
 };
 
 /**
@@ -233,6 +252,8 @@ static inline struct fake_vdev *to_fake_vdev(struct virtio_device *vdev)
  * @FAKE_DRV_RESTORE: &virtio_driver.restore
  * @FAKE_DRV_RESET_PREPARE: &virtio_driver.reset_prepare
  * @FAKE_DRV_RESET_DONE: &virtio_driver.reset_done
+ * @FAKE_DRV_FREEZE_NOIRQ: &virtio_driver.freeze_noirq
+ * @FAKE_DRV_RESTORE_NOIRQ: &virtio_driver.restore_noirq
  * @FAKE_DRV_NR: number of callbacks
  */
 enum fake_drv_cb {
@@ -243,6 +264,8 @@ enum fake_drv_cb {
 	FAKE_DRV_RESTORE,
 	FAKE_DRV_RESET_PREPARE,
 	FAKE_DRV_RESET_DONE,
+	FAKE_DRV_FREEZE_NOIRQ,
+	FAKE_DRV_RESTORE_NOIRQ,
 	FAKE_DRV_NR,
 };
 
@@ -269,6 +292,13 @@ enum fake_drv_cb {
  *		      virtio_device_ready() themselves
  * @vqs: the virtqueues found by the driver
  * @vq_done: calls of the virtqueue callback
+ * @ready_in_restore_noirq: knob: restore_noirq calls
+ *			    virtio_device_ready_noirq()
+ * @use_vq_in_restore_noirq: knob: restore_noirq then queues a buffer in the
+ *			     first virtqueue, kicks it and takes it back
+ * @keep_buf_in_freeze_noirq: knob: freeze_noirq leaves a buffer queued in
+ *			      the first virtqueue
+ * @noirq_buf: the buffer restore_noirq queues, so it needs no allocation
  */
 struct fake_driver {
 	struct virtio_driver drv;
@@ -285,6 +315,10 @@ struct fake_driver {
 	bool ready_in_restore;
 	struct virtqueue *vqs[FAKE_DRV_MAX_VQS];
 	unsigned int vq_done;
+	bool ready_in_restore_noirq;
+	bool use_vq_in_restore_noirq;
+	bool keep_buf_in_freeze_noirq;
+	u8 noirq_buf[16];
 };
 
 extern const struct virtio_config_ops fake_virtio_config_ops;

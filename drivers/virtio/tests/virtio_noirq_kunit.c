@@ -1,0 +1,1318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests for the noirq system sleep PM paths of the virtio core.
+ *
+ * A fake driver is bound through the real virtio bus to a fake transport,
+ * then the PM entry points are called in the orders the PM core uses (and
+ * in the orders it uses when a suspend is aborted). The tests check what
+ * the fake observed: every status write and reset, the driver callbacks
+ * and their order, virtqueue re-initialisation, config change delivery,
+ * return codes and &virtio_device.noirq_state.
+ */
+
+#include <kunit/test.h>
+#include <linux/io.h>
+#include <linux/irqflags.h>
+#include <linux/panic.h>
+#include <linux/scatterlist.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "fake_noirq.h"
+
+#define S_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRV		VIRTIO_CONFIG_S_DRIVER
+#define S_DRV_OK	VIRTIO_CONFIG_S_DRIVER_OK
+#define S_FEAT_OK	VIRTIO_CONFIG_S_FEATURES_OK
+#define S_FAILED	VIRTIO_CONFIG_S_FAILED
+
+/* Status of a bound modern device, and of a bound legacy one. */
+#define S_LIVE		(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK)
+#define S_LIVE_LEGACY	(S_ACK | S_DRV | S_DRV_OK)
+
+/* An expected event, in an initialiser and as a value. */
+#define EV(t, v)	FAKE_EV(FAKE_EV_##t, v)
+#define EVV(t, v)	((struct fake_event)EV(t, v))
+
+/**
+ * struct noirq_env - a fake device with a fake driver bound to it
+ * @fv: the fake device
+ * @fd: the fake driver, bound
+ */
+struct noirq_env {
+	struct fake_vdev *fv;
+	struct fake_driver *fd;
+};
+
+/*
+ * Create a fake device on @ops offering @features and bind a fake driver
+ * built from @tmpl. Logs and counters start cleared.
+ */
+static struct noirq_env noirq_env_create(struct kunit *test,
+					 const struct virtio_config_ops *ops,
+					 u64 features,
+					 const struct virtio_driver *tmpl)
+{
+	struct noirq_env env;
+
+	env.fv = fake_vdev_create(test, ops, features);
+	env.fd = fake_driver_create(test, env.fv, tmpl);
+	return env;
+}
+
+/* A fake device with no driver, logs cleared after the registration. */
+static struct fake_vdev *bare_vdev(struct kunit *test,
+				   const struct virtio_config_ops *ops)
+{
+	struct fake_vdev *fv = fake_vdev_create(test, ops,
+						FAKE_FEATURES_MODERN);
+
+	fake_vdev_clear_logs(fv);
+	return fv;
+}
+
+/* The usual setup: noirq-capable transport, modern device, noirq driver. */
+static struct noirq_env noirq_env_default(struct kunit *test)
+{
+	return noirq_env_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN,
+				&fake_driver_noirq);
+}
+
+static void expect_calls(struct kunit *test, const struct fake_driver *fd,
+			 unsigned int freeze, unsigned int freeze_noirq,
+			 unsigned int restore_noirq, unsigned int restore)
+{
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_FREEZE], freeze);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_FREEZE_NOIRQ], freeze_noirq);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_RESTORE_NOIRQ],
+			restore_noirq);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_RESTORE], restore);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_RESET_PREPARE], 0);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_RESET_DONE], 0);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_PROBE], 0);
+	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_REMOVE], 0);
+}
+
+/* Whether a config change raised now reaches the driver at once. */
+static bool config_delivery_enabled(struct fake_driver *fd)
+{
+	unsigned int before = fd->calls[FAKE_DRV_CONFIG_CHANGED];
+
+	virtio_config_changed(&fd->fv->vdev);
+	return fd->calls[FAKE_DRV_CONFIG_CHANGED] == before + 1;
+}
+
+static void expect_vqs_unmoved(struct kunit *test, const struct fake_vdev *fv)
+{
+	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(fv, 0));
+	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(fv, 1));
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_FIND_VQS].calls, 0);
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_DEL_VQS].calls, 0);
+}
+
+/*
+ * Expect the event log to be @exp, leaving out the callback synchronisation
+ * that the normal-phase helpers do with notification hardening; the noirq
+ * paths never synchronise, which the tests check on their own.
+ */
+static void expect_events(struct kunit *test, const struct fake_vdev *fv,
+			  const struct fake_event *exp, unsigned int n)
+{
+	unsigned int i, j = 0;
+
+	KUNIT_EXPECT_EQ(test, fv->log_overflow, 0);
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_SYNC_CBS)
+			continue;
+		if (j < n) {
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type,
+					    exp[j].type, "event %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value,
+					    exp[j].value, "event %u", i);
+		}
+		j++;
+	}
+	KUNIT_EXPECT_EQ(test, j, n);
+}
+
+/* The noirq re-init of a bound modern device with two vqs, in order. */
+static const struct fake_event noirq_reinit_events[] = {
+	EV(RESET, 0),
+	EV(SET_STATUS, S_ACK),
+	EV(SET_STATUS, S_ACK | S_DRV),
+	EV(FINALIZE, 0),
+	EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK),
+	EV(RESET_VQS, 2),
+	EV(DRV_RESTORE_NOIRQ, 0),
+};
+
+/* ---------------------------------------------------------------------- */
+/* The noirq helpers                                                      */
+/* ---------------------------------------------------------------------- */
+
+/* virtio_add_status_noirq() adds bits with one status write, no warning. */
+static void add_status_noirq_adds_bits(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_noirq_ops);
+	const struct fake_status_write exp[] = {
+		FAKE_SW(S_ACK | S_DRV),
+	};
+
+	kunit_warning_suppress(test) {
+		virtio_add_status_noirq(&fv->vdev, S_DRV);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
+	}
+	fake_vdev_expect_status_log(test, fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV);
+}
+
+/* virtio_add_status_noirq() warns on a transport that is not noirq_safe. */
+static void add_status_noirq_warns_on_unsafe_transport(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_unsafe_ops);
+
+	kunit_warning_suppress(test) {
+		virtio_add_status_noirq(&fv->vdev, S_DRV);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV);
+}
+
+/* virtio_reset_device_noirq() resets once and never synchronises. */
+static void reset_device_noirq_resets_without_sync(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	const struct fake_status_write exp[] = { FAKE_SW_RESET };
+
+	kunit_warning_suppress(test) {
+		virtio_reset_device_noirq(&env.fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
+	}
+	fake_vdev_expect_status_log(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+	KUNIT_EXPECT_EQ(test, virtqueue_is_broken(env.fd->vqs[0]),
+			IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION));
+}
+
+/* virtio_reset_device_noirq() warns on a transport that is not noirq_safe. */
+static void reset_device_noirq_warns_on_unsafe_transport(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_unsafe_ops);
+
+	kunit_warning_suppress(test) {
+		virtio_reset_device_noirq(&fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, fv->resets, 1);
+}
+
+/* virtio_device_ready_noirq() sets DRIVER_OK and never synchronises. */
+static void device_ready_noirq_sets_driver_ok(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	const struct fake_status_write exp[] = {
+		FAKE_SW_RESET,
+		FAKE_SW(S_ACK | S_DRV | S_FEAT_OK),
+		FAKE_SW(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK),
+	};
+
+	virtio_reset_device_noirq(&env.fv->vdev);
+	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	kunit_warning_suppress(test) {
+		virtio_device_ready_noirq(&env.fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
+	}
+	fake_vdev_expect_status_log(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(env.fd->vqs[0]));
+}
+
+/* virtio_device_ready_noirq() warns if DRIVER_OK is set already. */
+static void device_ready_noirq_warns_if_already_ready(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	KUNIT_ASSERT_EQ(test, env.fv->status, S_LIVE);
+	kunit_warning_suppress(test) {
+		virtio_device_ready_noirq(&env.fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+}
+
+/* virtio_device_ready_noirq() warns on a transport that is not noirq_safe. */
+static void device_ready_noirq_warns_on_unsafe_transport(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_unsafe_ops);
+
+	kunit_warning_suppress(test) {
+		virtio_device_ready_noirq(&fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV_OK);
+}
+
+/*
+ * With notification hardening, the noirq reset breaks the vqs and the noirq
+ * ready unbreaks them, neither synchronising; the vqs work afterwards.
+ */
+static void noirq_helpers_break_and_unbreak_vqs(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	bool harden = IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION);
+
+	virtio_reset_device_noirq(&env.fv->vdev);
+	KUNIT_EXPECT_EQ(test, virtqueue_is_broken(env.fd->vqs[0]), harden);
+	KUNIT_EXPECT_EQ(test, virtqueue_is_broken(env.fd->vqs[1]), harden);
+
+	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	virtio_device_ready_noirq(&env.fv->vdev);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(env.fd->vqs[0]));
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(env.fd->vqs[1]));
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+
+	fake_driver_queue_buf(test, env.fd, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 1);
+}
+
+/*
+ * The helpers and the whole noirq restore work with local interrupts
+ * disabled: every op ran with interrupts off, and no "sleeping function
+ * called from invalid context" report tainted the kernel.
+ */
+static void noirq_paths_run_with_irqs_disabled(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	bool tainted = test_taint(TAINT_WARN);
+	unsigned long flags;
+	int ret;
+
+	env.fd->ready_in_restore_noirq = true;
+	env.fd->use_vq_in_restore_noirq = true;
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+
+	local_irq_save(flags);
+	ret = virtio_device_restore_noirq(&env.fv->vdev);
+	virtio_reset_device_noirq(&env.fv->vdev);
+	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	virtio_device_ready_noirq(&env.fv->vdev);
+	local_irq_restore(flags);
+
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET].irqs_off, 2);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET_VQS].irqs_off, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_FINALIZE].irqs_off, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_NOTIFY].irqs_off, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SET_STATUS].irqs_off,
+			env.fv->ops[FAKE_OP_SET_STATUS].calls);
+	KUNIT_EXPECT_EQ(test, env.fd->irqs_off[FAKE_DRV_RESTORE_NOIRQ], 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+	if (!tainted)
+		KUNIT_EXPECT_FALSE_MSG(test, test_taint(TAINT_WARN),
+				       "a might_sleep() check fired");
+}
+
+static struct kunit_case noirq_helpers_cases[] = {
+	KUNIT_CASE(add_status_noirq_adds_bits),
+	KUNIT_CASE(add_status_noirq_warns_on_unsafe_transport),
+	KUNIT_CASE(reset_device_noirq_resets_without_sync),
+	KUNIT_CASE(reset_device_noirq_warns_on_unsafe_transport),
+	KUNIT_CASE(device_ready_noirq_sets_driver_ok),
+	KUNIT_CASE(device_ready_noirq_warns_if_already_ready),
+	KUNIT_CASE(device_ready_noirq_warns_on_unsafe_transport),
+	KUNIT_CASE(noirq_helpers_break_and_unbreak_vqs),
+	KUNIT_CASE(noirq_paths_run_with_irqs_disabled),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_helpers_suite = {
+	.name = "virtio_noirq_helpers",
+	.test_cases = noirq_helpers_cases,
+};
+
+/* ---------------------------------------------------------------------- */
+/* Entering system sleep                                                  */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct unpaired_param - a driver with one PM callback missing its pair
+ * @desc: description of the case
+ * @drv: the driver's callback table
+ */
+struct unpaired_param {
+	const char *desc;
+	struct virtio_driver drv;
+};
+
+static const struct unpaired_param unpaired_params[] = {
+	{
+		.desc = "freeze without restore",
+		.drv = {
+			.freeze = fake_drv_freeze,
+			.config_changed = fake_drv_config_changed,
+			.freeze_noirq = fake_drv_freeze_noirq,
+			.restore_noirq = fake_drv_restore_noirq,
+		},
+	},
+	{
+		.desc = "restore without freeze",
+		.drv = {
+			.restore = fake_drv_restore,
+			.config_changed = fake_drv_config_changed,
+		},
+	},
+	{
+		.desc = "freeze_noirq without restore_noirq",
+		.drv = {
+			.freeze = fake_drv_freeze,
+			.restore = fake_drv_restore,
+			.config_changed = fake_drv_config_changed,
+			.freeze_noirq = fake_drv_freeze_noirq,
+		},
+	},
+	{
+		.desc = "restore_noirq without freeze_noirq",
+		.drv = {
+			.freeze = fake_drv_freeze,
+			.restore = fake_drv_restore,
+			.config_changed = fake_drv_config_changed,
+			.restore_noirq = fake_drv_restore_noirq,
+		},
+	},
+};
+
+KUNIT_ARRAY_PARAM_DESC(unpaired, unpaired_params, desc);
+
+/*
+ * Unpaired PM callbacks: freeze refuses with -EINVAL and a warning, calls
+ * no driver callback, writes no status and re-enables config delivery.
+ */
+static void freeze_refuses_unpaired_callbacks(struct kunit *test)
+{
+	const struct unpaired_param *p = test->param_value;
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						FAKE_FEATURES_MODERN, &p->drv);
+	int ret;
+
+	kunit_warning_suppress(test) {
+		ret = virtio_device_freeze(&env.fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	expect_calls(test, env.fd, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+}
+
+/*
+ * A driver that restores in the noirq phase on a transport that is not
+ * noirq_safe: freeze refuses with -EOPNOTSUPP before the driver's freeze
+ * runs, and re-enables config delivery.
+ */
+static void freeze_refuses_noirq_driver_on_unsafe_transport(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_unsafe_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_noirq);
+	int ret;
+
+	kunit_warning_suppress(test) {
+		ret = virtio_device_freeze(&env.fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
+	expect_calls(test, env.fd, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+}
+
+/* A driver without noirq callbacks still suspends on an unsafe transport. */
+static void freeze_allows_plain_driver_on_unsafe_transport(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_unsafe_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_default);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_FREEZE], 1);
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE], 1);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+}
+
+/* A failing freeze returns its error and re-enables config delivery. */
+static void freeze_failure_reenables_config(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	env.fd->err[FAKE_DRV_FREEZE] = -EBUSY;
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), -EBUSY);
+	expect_calls(test, env.fd, 1, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+}
+
+/* freeze_noirq with no driver bound does nothing and succeeds. */
+static void freeze_noirq_without_driver_is_noop(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_noirq_ops);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_EQ(test, fv->events_len, 0);
+}
+
+/* freeze_noirq on a transport that is not noirq_safe: -EOPNOTSUPP. */
+static void freeze_noirq_refuses_unsafe_transport(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_unsafe_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_noirq);
+
+	fake_vdev_noirq_phase(env.fv, true);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev),
+			-EOPNOTSUPP);
+	fake_vdev_noirq_phase(env.fv, false);
+
+	expect_calls(test, env.fd, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->noirq_violations, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->events_len, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/* freeze_noirq with virtqueues but no reset_vqs: -EOPNOTSUPP. */
+static void freeze_noirq_refuses_vqs_without_reset_vqs(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test,
+						&fake_noirq_no_reset_vqs_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_noirq);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev),
+			-EOPNOTSUPP);
+	expect_calls(test, env.fd, 1, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/* Without virtqueues, reset_vqs is not needed for a full noirq cycle. */
+static void noirq_cycle_without_vqs_needs_no_reset_vqs(struct kunit *test)
+{
+	struct fake_vdev *fv = fake_vdev_create(test,
+						&fake_noirq_no_reset_vqs_ops,
+						FAKE_FEATURES_MODERN);
+	struct fake_driver *fd = fake_driver_init(test, fv, &fake_driver_noirq);
+
+	fd->nvqs = 0;
+	fd->ready_in_restore_noirq = true;
+	fake_driver_register(test, fd);
+	KUNIT_ASSERT_TRUE(test, fake_driver_bound(fd));
+	fake_vdev_clear_logs(fv);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_RESTORED);
+	KUNIT_EXPECT_EQ(test, fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, fake_vdev_count_events(fv, FAKE_EV_RESET_VQS), 0);
+}
+
+/* A failing freeze_noirq keeps noirq_state NONE. */
+static void freeze_noirq_failure_keeps_state_none(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	env.fd->err[FAKE_DRV_FREEZE_NOIRQ] = -EAGAIN;
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev),
+			-EAGAIN);
+	expect_calls(test, env.fd, 1, 1, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
+}
+
+/* Every freeze starts from noirq_state NONE, whatever the last cycle left. */
+static void freeze_resets_noirq_state(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	env.fd->err[FAKE_DRV_RESTORE_NOIRQ] = -EIO;
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), -EIO);
+	KUNIT_ASSERT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+static struct kunit_case noirq_freeze_cases[] = {
+	KUNIT_CASE_PARAM(freeze_refuses_unpaired_callbacks,
+			 unpaired_gen_params),
+	KUNIT_CASE(freeze_refuses_noirq_driver_on_unsafe_transport),
+	KUNIT_CASE(freeze_allows_plain_driver_on_unsafe_transport),
+	KUNIT_CASE(freeze_failure_reenables_config),
+	KUNIT_CASE(freeze_noirq_without_driver_is_noop),
+	KUNIT_CASE(freeze_noirq_refuses_unsafe_transport),
+	KUNIT_CASE(freeze_noirq_refuses_vqs_without_reset_vqs),
+	KUNIT_CASE(noirq_cycle_without_vqs_needs_no_reset_vqs),
+	KUNIT_CASE(freeze_noirq_failure_keeps_state_none),
+	KUNIT_CASE(freeze_resets_noirq_state),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_freeze_suite = {
+	.name = "virtio_noirq_freeze",
+	.test_cases = noirq_freeze_cases,
+};
+
+/* ---------------------------------------------------------------------- */
+/* Resuming                                                               */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct cycle_param - a full suspend/resume cycle
+ * @desc: description of the case
+ * @features: device features
+ * @ready_in_noirq: the driver sets DRIVER_OK in restore_noirq
+ * @failed_before: FAILED was set before the freeze
+ */
+struct cycle_param {
+	const char *desc;
+	u64 features;
+	bool ready_in_noirq;
+	bool failed_before;
+};
+
+static const struct cycle_param cycle_params[] = {
+	{ "modern, ready in restore_noirq", FAKE_FEATURES_MODERN, true, false },
+	{ "modern, ready in restore", FAKE_FEATURES_MODERN, false, false },
+	{ "legacy, ready in restore_noirq", FAKE_FEATURES_LEGACY, true, false },
+	{ "legacy, ready in restore", FAKE_FEATURES_LEGACY, false, false },
+	{ "modern, failed before freeze", FAKE_FEATURES_MODERN, true, true },
+	{ "legacy, failed before freeze", FAKE_FEATURES_LEGACY, false, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(cycle, cycle_params, desc);
+
+/*
+ * A full cycle: the exact event sequence (one reset, FEATURES_OK only for
+ * VERSION_1, FAILED kept, reset_vqs before restore_noirq, DRIVER_OK once),
+ * the rings reused in place, and no second re-init in the normal phase.
+ */
+static void full_cycle_event_sequence(struct kunit *test)
+{
+	const struct cycle_param *p = test->param_value;
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						p->features,
+						&fake_driver_noirq);
+	bool modern = p->features & BIT_ULL(VIRTIO_F_VERSION_1);
+	u8 failed = p->failed_before ? S_FAILED : 0;
+	u8 feat_ok = modern ? S_FEAT_OK : 0;
+	u8 live = S_ACK | S_DRV | feat_ok | failed;
+	bool harden = IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION);
+	struct fake_event exp[16];
+	unsigned int n = 0;
+
+	if (failed) {
+		virtio_add_status(&env.fv->vdev, S_FAILED);
+		fake_vdev_clear_logs(env.fv);
+	}
+	env.fd->ready_in_restore_noirq = p->ready_in_noirq;
+
+	exp[n++] = EVV(DRV_FREEZE, 0);
+	exp[n++] = EVV(DRV_FREEZE_NOIRQ, 0);
+	exp[n++] = EVV(RESET, 0);
+	exp[n++] = EVV(SET_STATUS, S_ACK);
+	if (failed)
+		exp[n++] = EVV(SET_STATUS, S_ACK | S_FAILED);
+	exp[n++] = EVV(SET_STATUS, S_ACK | S_DRV | failed);
+	exp[n++] = EVV(FINALIZE, 0);
+	if (modern)
+		exp[n++] = EVV(SET_STATUS, live);
+	exp[n++] = EVV(RESET_VQS, 2);
+	exp[n++] = EVV(DRV_RESTORE_NOIRQ, 0);
+	if (p->ready_in_noirq)
+		exp[n++] = EVV(SET_STATUS, live | S_DRV_OK);
+	exp[n++] = EVV(DRV_RESTORE, 0);
+	if (!p->ready_in_noirq)
+		exp[n++] = EVV(SET_STATUS, live | S_DRV_OK);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_RESTORED);
+	KUNIT_EXPECT_EQ(test, env.fd->status_seen[FAKE_DRV_RESTORE_NOIRQ],
+			live);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, n);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls,
+			harden && !p->ready_in_noirq);
+	expect_calls(test, env.fd, 1, 1, 1, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->status, live | S_DRV_OK);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].reinits, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[1].reinits, 1);
+	expect_vqs_unmoved(test, env.fv);
+	fake_vdev_expect_process_context(test, env.fv);
+}
+
+/* The vqs work after a noirq cycle: inside restore_noirq and afterwards. */
+static void vqs_usable_after_noirq_restore(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	env.fd->ready_in_restore_noirq = true;
+	env.fd->use_vq_in_restore_noirq = true;
+	fake_driver_queue_buf(test, env.fd, 0);
+	KUNIT_ASSERT_EQ(test, env.fv->vqs[0].kicks, 1);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 2);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	fake_driver_queue_buf(test, env.fd, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 3);
+	KUNIT_EXPECT_EQ(test, env.fd->vqs[0]->num_free, FAKE_VQ_NUM - 1);
+	expect_vqs_unmoved(test, env.fv);
+}
+
+/**
+ * struct restore_fail_param - a failure injected into the noirq restore
+ * @desc: description of the case
+ * @inject: sets up the failure
+ * @err: the error restore_noirq must return
+ * @last: the last event before FAILED is written
+ * @events: number of events restore_noirq logs up to and including @last
+ */
+struct restore_fail_param {
+	const char *desc;
+	void (*inject)(struct noirq_env *env);
+	int err;
+	enum fake_event_type last;
+	unsigned int events;
+};
+
+static void inject_finalize(struct noirq_env *env)
+{
+	env->fv->ops[FAKE_OP_FINALIZE].err = -ENOSPC;
+}
+
+static void inject_features_ok(struct noirq_env *env)
+{
+	env->fv->refuse_features_ok = true;
+}
+
+static void inject_reset_vqs(struct noirq_env *env)
+{
+	env->fv->ops[FAKE_OP_RESET_VQS].err = -EREMOTEIO;
+}
+
+static void inject_restore_noirq(struct noirq_env *env)
+{
+	env->fd->err[FAKE_DRV_RESTORE_NOIRQ] = -ETIMEDOUT;
+}
+
+static const struct restore_fail_param restore_fail_params[] = {
+	{ "finalize_features fails", inject_finalize, -ENOSPC,
+	  FAKE_EV_FINALIZE, 4 },
+	{ "device refuses FEATURES_OK", inject_features_ok, -ENODEV,
+	  FAKE_EV_SET_STATUS, 5 },
+	{ "reset_vqs fails", inject_reset_vqs, -EREMOTEIO,
+	  FAKE_EV_RESET_VQS, 6 },
+	{ "driver restore_noirq fails", inject_restore_noirq, -ETIMEDOUT,
+	  FAKE_EV_DRV_RESTORE_NOIRQ, 7 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(restore_fail, restore_fail_params, desc);
+
+/*
+ * A failure inside the noirq restore: its error is returned, the steps
+ * before it ran in order, FAILED is set and the state stays ENTERED. The
+ * normal restore then fails with -EIO and calls nothing.
+ */
+static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
+{
+	const struct restore_fail_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	const struct fake_event *last;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+	p->inject(&env);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev),
+			p->err);
+	KUNIT_ASSERT_EQ(test, env.fv->events_len, p->events + 1);
+	for (i = 0; i < p->events; i++)
+		KUNIT_EXPECT_EQ_MSG(test, env.fv->events[i].type,
+				    noirq_reinit_events[i].type, "event %u", i);
+	KUNIT_EXPECT_EQ(test, env.fv->events[p->events - 1].type, p->last);
+	last = &env.fv->events[p->events];
+	KUNIT_EXPECT_EQ(test, last->type, FAKE_EV_SET_STATUS);
+	KUNIT_EXPECT_TRUE(test, last->value & S_FAILED);
+	KUNIT_EXPECT_FALSE(test, env.fv->status & S_DRV_OK);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+	KUNIT_EXPECT_FALSE(test, config_delivery_enabled(env.fd));
+
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), -EIO);
+	expect_calls(test, env.fd, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_FINALIZE].calls, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET_VQS].calls, 0);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
+	KUNIT_EXPECT_FALSE(test, env.fv->status & S_DRV_OK);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+}
+
+/*
+ * A ring that still holds a buffer is not re-initialised: reset_vqs fails
+ * with -EBUSY (warning once), the buffer stays and FAILED is set.
+ */
+static void restore_noirq_refuses_outstanding_buffers(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	int ret;
+
+	env.fd->keep_buf_in_freeze_noirq = true;
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, env.fd->vqs[0]->num_free, FAKE_VQ_NUM - 1);
+
+	kunit_warning_suppress(test) {
+		ret = virtio_device_restore_noirq(&env.fv->vdev);
+		KUNIT_EXPECT_LE(test, KUNIT_SUPPRESSED_WARNING_COUNT(), 1);
+	}
+	KUNIT_EXPECT_EQ(test, ret, -EBUSY);
+	KUNIT_EXPECT_EQ(test, env.fd->vqs[0]->num_free, FAKE_VQ_NUM - 1);
+	KUNIT_EXPECT_NOT_NULL(test,
+			      virtqueue_detach_unused_buf(env.fd->vqs[0]));
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+}
+
+/* restore_noirq with virtqueues but without reset_vqs fails, FAILED set. */
+static void restore_noirq_without_reset_vqs_fails(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test,
+						&fake_noirq_no_reset_vqs_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_noirq);
+
+	/* freeze_noirq refuses this device; force the state it would set. */
+	env.fv->vdev.noirq_state = VIRTIO_NOIRQ_ENTERED;
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+}
+
+/* restore_noirq does nothing without a driver or without restore_noirq. */
+static void restore_noirq_is_noop_without_noirq_driver(struct kunit *test)
+{
+	struct fake_vdev *bare = bare_vdev(test, &fake_noirq_ops);
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_default);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&bare->vdev), 0);
+	KUNIT_EXPECT_EQ(test, bare->events_len, 0);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+	KUNIT_EXPECT_EQ(test, env.fv->events_len, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 0);
+}
+
+/* restore_noirq leaves a device alone whose noirq phase never started. */
+static void restore_noirq_ignores_device_not_entered(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->events_len, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/**
+ * struct pm_order_param - an order in which the PM core calls a device
+ * @desc: description of the case
+ * @freeze_noirq: the PM core reaches the noirq phase for this device
+ * @freeze_noirq_err: error injected into the driver's freeze_noirq
+ * @restore_noirq: the PM core calls resume_noirq for this device
+ * @resets: expected device resets
+ * @state: expected &virtio_device.noirq_state at the end
+ */
+struct pm_order_param {
+	const char *desc;
+	bool freeze_noirq;
+	int freeze_noirq_err;
+	bool restore_noirq;
+	unsigned int resets;
+	enum virtio_noirq_state state;
+};
+
+static const struct pm_order_param pm_order_params[] = {
+	{ "full cycle", true, 0, true, 1, VIRTIO_NOIRQ_RESTORED },
+	{ "suspend aborted before the noirq phase", false, 0, false, 0,
+	  VIRTIO_NOIRQ_NONE },
+	{ "this device fails freeze_noirq", true, -EBUSY, false, 0,
+	  VIRTIO_NOIRQ_NONE },
+	{ "another device fails freeze_noirq later", true, 0, true, 1,
+	  VIRTIO_NOIRQ_RESTORED },
+};
+
+KUNIT_ARRAY_PARAM_DESC(pm_order, pm_order_params, desc);
+
+/*
+ * Whatever the PM core got to, the normal restore brings the device back:
+ * re-initialised at most once, DRIVER_OK set, config delivery enabled.
+ */
+static void restore_after_each_pm_order(struct kunit *test)
+{
+	const struct pm_order_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	if (p->freeze_noirq) {
+		env.fd->err[FAKE_DRV_FREEZE_NOIRQ] = p->freeze_noirq_err;
+		ret = virtio_device_freeze_noirq(&env.fv->vdev);
+		KUNIT_EXPECT_EQ(test, ret, p->freeze_noirq_err);
+	}
+	if (p->restore_noirq)
+		KUNIT_EXPECT_EQ(test,
+				virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_calls(test, env.fd, 1, p->freeze_noirq, p->restore_noirq, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, p->resets);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, p->state);
+	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, fake_vdev_count_events(env.fv,
+						     FAKE_EV_SET_STATUS),
+			p->resets ? 4 : 0);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+	expect_vqs_unmoved(test, env.fv);
+}
+
+/* A driver without noirq callbacks: noirq entry points are no-ops. */
+static void plain_driver_cycle_is_unchanged(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_default);
+	const struct fake_event exp[] = {
+		EV(DRV_FREEZE, 0),
+		EV(RESET, 0),
+		EV(SET_STATUS, S_ACK),
+		EV(SET_STATUS, S_ACK | S_DRV),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK),
+		EV(DRV_RESTORE, 0),
+		EV(SET_STATUS, S_LIVE),
+	};
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET_VQS].calls, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/* No driver bound: all four entry points succeed, restore stops at ACK. */
+static void no_driver_all_entry_points(struct kunit *test)
+{
+	struct fake_vdev *fv = bare_vdev(test, &fake_noirq_ops);
+	const struct fake_status_write exp[] = {
+		FAKE_SW_RESET,
+		FAKE_SW(S_ACK),
+	};
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze_noirq(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, fv->status_log_len, 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fv->vdev), 0);
+	fake_vdev_expect_status_log(test, fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/* Index of the only config change event in the log, or 0 if none. */
+static unsigned int config_change_event(const struct fake_vdev *fv)
+{
+	unsigned int i, found = 0, n = 0;
+
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_DRV_CONFIG_CHANGED) {
+			found = i;
+			n++;
+		}
+	}
+	return n == 1 ? found : 0;
+}
+
+/**
+ * struct config_param - a config change raised while the device sleeps
+ * @desc: description of the case
+ * @ready_in_noirq: the driver sets DRIVER_OK in restore_noirq
+ * @driver_disabled: the driver disabled config delivery before the freeze
+ */
+struct config_param {
+	const char *desc;
+	bool ready_in_noirq;
+	bool driver_disabled;
+};
+
+static const struct config_param config_params[] = {
+	{ "delivered by the noirq enable", true, false },
+	{ "delivered by the normal enable", false, false },
+	{ "held while the driver disabled delivery", true, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(config, config_params, desc);
+
+/*
+ * A config change raised while asleep is delivered exactly once: in the
+ * noirq phase if restore_noirq set DRIVER_OK, else after the normal
+ * restore, and only once the driver enables delivery if it disabled it.
+ */
+static void pending_config_change_delivered_once(struct kunit *test)
+{
+	const struct config_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	unsigned int *calls = &env.fd->calls[FAKE_DRV_CONFIG_CHANGED];
+	unsigned int restored, i;
+
+	env.fd->ready_in_restore_noirq = p->ready_in_noirq;
+	if (p->driver_disabled)
+		virtio_config_driver_disable(&env.fv->vdev);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	virtio_config_changed(&env.fv->vdev);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	virtio_config_changed(&env.fv->vdev);
+	KUNIT_EXPECT_EQ(test, *calls, 0);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	restored = p->ready_in_noirq && !p->driver_disabled;
+	KUNIT_EXPECT_EQ(test, *calls, restored);
+	KUNIT_ASSERT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, *calls, p->driver_disabled ? 0 : 1);
+
+	if (p->driver_disabled)
+		virtio_config_driver_enable(&env.fv->vdev);
+	KUNIT_EXPECT_EQ(test, *calls, 1);
+
+	/* Delivered right after DRIVER_OK, or when the driver enabled it. */
+	i = config_change_event(env.fv);
+	KUNIT_ASSERT_GT(test, i, 0);
+	if (p->driver_disabled) {
+		KUNIT_EXPECT_EQ(test, i, env.fv->events_len - 1);
+	} else {
+		KUNIT_EXPECT_EQ(test, env.fv->events[i - 1].type,
+				FAKE_EV_SET_STATUS);
+		KUNIT_EXPECT_TRUE(test, env.fv->events[i - 1].value & S_DRV_OK);
+	}
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+}
+
+/* Repeated cycles behave the same: nothing leaks from one to the next. */
+static void repeated_cycles_are_identical(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+	unsigned int cycle, i;
+
+	env.fd->ready_in_restore_noirq = true;
+	for (cycle = 0; cycle < 3; cycle++) {
+		fake_vdev_clear_logs(env.fv);
+		fake_driver_clear_counts(env.fd);
+
+		KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+		KUNIT_ASSERT_EQ(test, env.fv->vdev.noirq_state,
+				VIRTIO_NOIRQ_NONE);
+		KUNIT_ASSERT_EQ(test,
+				virtio_device_freeze_noirq(&env.fv->vdev), 0);
+		KUNIT_ASSERT_EQ(test,
+				virtio_device_restore_noirq(&env.fv->vdev), 0);
+		KUNIT_ASSERT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+		KUNIT_EXPECT_EQ_MSG(test, env.fv->resets, 1, "cycle %u", cycle);
+		KUNIT_EXPECT_EQ_MSG(test, env.fv->events_len, 11,
+				    "cycle %u", cycle);
+		for (i = 0; i < ARRAY_SIZE(noirq_reinit_events); i++)
+			KUNIT_EXPECT_EQ_MSG(test, env.fv->events[i + 2].type,
+					    noirq_reinit_events[i].type,
+					    "cycle %u event %u", cycle, i + 2);
+		expect_calls(test, env.fd, 1, 1, 1, 1);
+		KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+		KUNIT_EXPECT_EQ(test, env.fv->vqs[0].reinits, cycle + 1);
+	}
+	expect_vqs_unmoved(test, env.fv);
+}
+
+/**
+ * struct flr_param - the state a noirq cycle leaves before an FLR
+ * @desc: description of the case
+ * @restore_noirq_err: error injected into the driver's restore_noirq
+ */
+struct flr_param {
+	const char *desc;
+	int restore_noirq_err;
+};
+
+static const struct flr_param flr_params[] = {
+	{ "after a successful noirq cycle", 0 },
+	{ "after a failed noirq restore", -EIO },
+};
+
+KUNIT_ARRAY_PARAM_DESC(flr, flr_params, desc);
+
+/* reset_prepare/reset_done after a noirq cycle: always a full re-init. */
+static void reset_done_after_noirq_cycle_reinits(struct kunit *test)
+{
+	const struct flr_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	u8 failed = p->restore_noirq_err ? S_FAILED : 0;
+	const struct fake_event exp[] = {
+		EV(DRV_RESET_PREPARE, 0),
+		EV(RESET, 0),
+		EV(SET_STATUS, S_ACK),
+		EV(SET_STATUS, S_ACK | failed),
+		EV(SET_STATUS, S_ACK | S_DRV | failed),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK | failed),
+		EV(DRV_RESET_DONE, 0),
+		EV(SET_STATUS, S_LIVE | failed),
+	};
+
+	env.fd->err[FAKE_DRV_RESTORE_NOIRQ] = p->restore_noirq_err;
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev),
+			p->restore_noirq_err);
+	virtio_device_restore(&env.fv->vdev);
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_reset_prepare(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&env.fv->vdev), 0);
+
+	/* Without a failure there is no separate FAILED write. */
+	if (failed) {
+		expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	} else {
+		const struct fake_event clean[] = {
+			exp[0], exp[1], exp[2], exp[4], exp[5], exp[6],
+			exp[7], exp[8],
+		};
+
+		expect_events(test, env.fv, clean, ARRAY_SIZE(clean));
+	}
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESET_DONE], 1);
+}
+
+static struct kunit_case noirq_restore_cases[] = {
+	KUNIT_CASE_PARAM(full_cycle_event_sequence, cycle_gen_params),
+	KUNIT_CASE(vqs_usable_after_noirq_restore),
+	KUNIT_CASE_PARAM(restore_noirq_failure_makes_restore_fail,
+			 restore_fail_gen_params),
+	KUNIT_CASE(restore_noirq_refuses_outstanding_buffers),
+	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
+	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
+	KUNIT_CASE(restore_noirq_ignores_device_not_entered),
+	KUNIT_CASE_PARAM(restore_after_each_pm_order, pm_order_gen_params),
+	KUNIT_CASE(plain_driver_cycle_is_unchanged),
+	KUNIT_CASE(no_driver_all_entry_points),
+	KUNIT_CASE_PARAM(pending_config_change_delivered_once,
+			 config_gen_params),
+	KUNIT_CASE(repeated_cycles_are_identical),
+	KUNIT_CASE_PARAM(reset_done_after_noirq_cycle_reinits,
+			 flr_gen_params),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_restore_suite = {
+	.name = "virtio_noirq_restore",
+	.test_cases = noirq_restore_cases,
+};
+
+/* ---------------------------------------------------------------------- */
+/* Re-initialising a ring in place                                        */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct layout_param - a virtqueue layout
+ * @desc: description of the case
+ * @features: device features that select the layout
+ * @packed: the layout is packed
+ * @in_order: the layout is in-order
+ */
+struct layout_param {
+	const char *desc;
+	u64 features;
+	bool packed;
+	bool in_order;
+};
+
+#define F_PACKED	BIT_ULL(VIRTIO_F_RING_PACKED)
+#define F_IN_ORDER	BIT_ULL(VIRTIO_F_IN_ORDER)
+
+static const struct layout_param layout_params[] = {
+	{ "split", FAKE_FEATURES_MODERN, false, false },
+	{ "packed", FAKE_FEATURES_MODERN | F_PACKED, true, false },
+	{ "split in-order", FAKE_FEATURES_MODERN | F_IN_ORDER, false, true },
+	{ "packed in-order", FAKE_FEATURES_MODERN | F_PACKED | F_IN_ORDER,
+	  true, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(layout, layout_params, desc);
+
+static struct virtqueue *layout_vq(struct kunit *test, struct noirq_env *env,
+				   const struct layout_param *p)
+{
+	struct virtio_device *vdev;
+
+	*env = noirq_env_create(test, &fake_noirq_ops, p->features,
+				&fake_driver_noirq);
+	vdev = &env->fv->vdev;
+	KUNIT_ASSERT_EQ(test, virtio_has_feature(vdev, VIRTIO_F_RING_PACKED),
+			p->packed);
+	KUNIT_ASSERT_EQ(test, virtio_has_feature(vdev, VIRTIO_F_IN_ORDER),
+			p->in_order);
+	return env->fd->vqs[0];
+}
+
+/* Where the ring describes the first buffer made available. */
+static u64 first_avail_addr(struct virtqueue *vq, bool packed,
+			    unsigned int *head)
+{
+	struct virtio_device *vdev = vq->vdev;
+	struct vring_packed_desc *pdesc;
+	struct vring_avail *avail;
+	struct vring_desc *desc;
+
+	if (packed) {
+		pdesc = phys_to_virt(virtqueue_get_desc_addr(vq));
+		*head = 0;
+		if (!(le16_to_cpu(pdesc[0].flags) &
+		      BIT(VRING_PACKED_DESC_F_AVAIL)))
+			return 0;
+		return le64_to_cpu(pdesc[0].addr);
+	}
+
+	avail = phys_to_virt(virtqueue_get_avail_addr(vq));
+	desc = phys_to_virt(virtqueue_get_desc_addr(vq));
+	if (virtio16_to_cpu(vdev, avail->idx) != 1)
+		return 0;
+	*head = virtio16_to_cpu(vdev, avail->ring[0]);
+	return virtio64_to_cpu(vdev, desc[*head].addr);
+}
+
+/*
+ * After buffers went through the ring, re-initialising it in place (same
+ * memory) makes the next buffer start the ring again, in-order rings
+ * from descriptor 0.
+ */
+static void reinit_vring_restarts_ring(struct kunit *test)
+{
+	const struct layout_param *p = test->param_value;
+	struct noirq_env env;
+	struct virtqueue *vq = layout_vq(test, &env, p);
+	struct scatterlist sg;
+	unsigned int i, head = ~0U;
+	u8 *buf;
+
+	for (i = 0; i < 3; i++)
+		fake_driver_queue_buf(test, env.fd, 0);
+	while (virtqueue_detach_unused_buf(vq))
+		;
+	KUNIT_ASSERT_EQ(test, vq->num_free, FAKE_VQ_NUM);
+
+	KUNIT_EXPECT_EQ(test, virtqueue_reinit_vring(vq), 0);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
+	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(env.fv, 0));
+
+	buf = kunit_kzalloc(test, 16, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	sg_init_one(&sg, buf, 16);
+	KUNIT_ASSERT_EQ(test, virtqueue_add_outbuf(vq, &sg, 1, buf,
+						   GFP_KERNEL), 0);
+	KUNIT_EXPECT_EQ(test, first_avail_addr(vq, p->packed, &head),
+			(u64)virt_to_phys(buf));
+	if (p->in_order)
+		KUNIT_EXPECT_EQ(test, head, 0);
+	KUNIT_EXPECT_PTR_EQ(test, virtqueue_detach_unused_buf(vq), buf);
+}
+
+/*
+ * A ring with a buffer outstanding is not re-initialised: -EBUSY, a
+ * warning (once per boot), and the buffer is still there.
+ */
+static void reinit_vring_refuses_outstanding_buffers(struct kunit *test)
+{
+	const struct layout_param *p = test->param_value;
+	struct noirq_env env;
+	struct virtqueue *vq = layout_vq(test, &env, p);
+	unsigned int head;
+	int ret;
+
+	fake_driver_queue_buf(test, env.fd, 0);
+	kunit_warning_suppress(test) {
+		ret = virtqueue_reinit_vring(vq);
+		KUNIT_EXPECT_LE(test, KUNIT_SUPPRESSED_WARNING_COUNT(), 1);
+	}
+	KUNIT_EXPECT_EQ(test, ret, -EBUSY);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM - 1);
+	KUNIT_EXPECT_NE(test, first_avail_addr(vq, p->packed, &head), 0);
+	KUNIT_EXPECT_NOT_NULL(test, virtqueue_detach_unused_buf(vq));
+}
+
+static struct kunit_case noirq_ring_cases[] = {
+	KUNIT_CASE_PARAM(reinit_vring_restarts_ring, layout_gen_params),
+	KUNIT_CASE_PARAM(reinit_vring_refuses_outstanding_buffers,
+			 layout_gen_params),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_ring_suite = {
+	.name = "virtio_noirq_ring",
+	.test_cases = noirq_ring_cases,
+};
+
+kunit_test_suites(&virtio_noirq_helpers_suite, &virtio_noirq_freeze_suite,
+		  &virtio_noirq_restore_suite, &virtio_noirq_ring_suite);

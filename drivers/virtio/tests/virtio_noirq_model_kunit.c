@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Random PM sequences against a reference model of the virtio noirq PM
+ * state machine.
+ *
+ * Each sequence is a seeded random walk over the PM entry points of the
+ * virtio core (freeze, freeze_noirq, restore_noirq, restore, reset_prepare,
+ * reset_done), with failures injected at random steps and config changes
+ * raised at random points. After every step the device status, the saved
+ * FAILED bit, &virtio_device.noirq_state, the config delivery state, the
+ * return code and the driver callbacks that ran are compared with a small
+ * model written from the contract, not from the code. A mismatch stops the
+ * test and names the seed and the step, so the sequence can be replayed by
+ * setting the seed module parameter.
+ */
+
+#include <kunit/test.h>
+#include <linux/moduleparam.h>
+#include <linux/prandom.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+
+#include "fake_noirq.h"
+
+#define S_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRV		VIRTIO_CONFIG_S_DRIVER
+#define S_DRV_OK	VIRTIO_CONFIG_S_DRIVER_OK
+#define S_FEAT_OK	VIRTIO_CONFIG_S_FEATURES_OK
+#define S_FAILED	VIRTIO_CONFIG_S_FAILED
+#define S_LIVE		(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK)
+
+#define MODEL_SEQUENCES	10000
+#define MODEL_STEPS	16
+
+static unsigned int seed = 1;
+module_param(seed, uint, 0444);
+MODULE_PARM_DESC(seed, "first seed of the random PM sequences");
+
+static unsigned int sequences = MODEL_SEQUENCES;
+module_param(sequences, uint, 0444);
+MODULE_PARM_DESC(sequences, "number of random PM sequences");
+
+/**
+ * enum model_step - what a step of a sequence does
+ * @STEP_FREEZE: virtio_device_freeze()
+ * @STEP_FREEZE_NOIRQ: virtio_device_freeze_noirq()
+ * @STEP_RESTORE_NOIRQ: virtio_device_restore_noirq()
+ * @STEP_RESTORE: virtio_device_restore()
+ * @STEP_RESET_PREPARE: virtio_device_reset_prepare()
+ * @STEP_RESET_DONE: virtio_device_reset_done()
+ * @STEP_CONFIG_CHANGED: the device raises a config change
+ * @STEP_DRIVER_DISABLE: the driver disables config delivery
+ * @STEP_DRIVER_ENABLE: the driver enables config delivery
+ * @STEP_NR: number of step kinds
+ */
+enum model_step {
+	STEP_FREEZE,
+	STEP_FREEZE_NOIRQ,
+	STEP_RESTORE_NOIRQ,
+	STEP_RESTORE,
+	STEP_RESET_PREPARE,
+	STEP_RESET_DONE,
+	STEP_CONFIG_CHANGED,
+	STEP_DRIVER_DISABLE,
+	STEP_DRIVER_ENABLE,
+	STEP_NR,
+};
+
+/**
+ * enum model_fault - where a step fails
+ * @FAULT_NONE: nowhere
+ * @FAULT_DRIVER: the driver callback of the step returns an error
+ * @FAULT_FINALIZE: finalize_features fails
+ * @FAULT_FEATURES_OK: the device does not keep FEATURES_OK
+ * @FAULT_RESET_VQS: reset_vqs fails
+ * @FAULT_NR: number of fault kinds
+ */
+enum model_fault {
+	FAULT_NONE,
+	FAULT_DRIVER,
+	FAULT_FINALIZE,
+	FAULT_FEATURES_OK,
+	FAULT_RESET_VQS,
+	FAULT_NR,
+};
+
+/**
+ * struct model - what the contract says the device and the core hold
+ * @noirq_driver: the bound driver has the noirq callbacks
+ * @ready_in_noirq: the driver sets DRIVER_OK in restore_noirq
+ * @status: the device status
+ * @failed: FAILED saved at the last freeze or reset_prepare
+ * @state: &virtio_device.noirq_state
+ * @core_enabled: config delivery enabled by the core
+ * @driver_disabled: config delivery disabled by the driver
+ * @pending: a config change waits for delivery
+ * @calls: expected driver callback counts, by &enum fake_drv_cb
+ * @resets: expected device resets
+ */
+struct model {
+	bool noirq_driver;
+	bool ready_in_noirq;
+	u8 status;
+	bool failed;
+	enum virtio_noirq_state state;
+	bool core_enabled;
+	bool driver_disabled;
+	bool pending;
+	unsigned int calls[FAKE_DRV_NR];
+	unsigned int resets;
+};
+
+/**
+ * struct model_ctx - one random PM sequence in progress
+ * @test: the test
+ * @rnd: the sequence's random state
+ * @seed: the sequence's seed
+ * @step: the step number within the sequence
+ * @fv: the fake device
+ * @fd: the fake driver bound to @fv
+ * @m: the model
+ */
+struct model_ctx {
+	struct kunit *test;
+	struct rnd_state rnd;
+	unsigned int seed;
+	unsigned int step;
+	struct fake_vdev *fv;
+	struct fake_driver *fd;
+	struct model m;
+};
+
+static void model_deliver(struct model *m)
+{
+	if (!m->core_enabled || m->driver_disabled) {
+		m->pending = true;
+		return;
+	}
+	m->calls[FAKE_DRV_CONFIG_CHANGED]++;
+	m->pending = false;
+}
+
+static void model_core_enable(struct model *m)
+{
+	m->core_enabled = true;
+	if (m->pending)
+		model_deliver(m);
+}
+
+static int model_fail(struct model *m, int err)
+{
+	m->status |= S_FAILED;
+	return err;
+}
+
+/*
+ * The bring-up shared by every re-init: reset, ACKNOWLEDGE, FAILED if it
+ * was failed, DRIVER, finalize_features and FEATURES_OK.
+ */
+static int model_reinit(struct model *m, enum model_fault fault)
+{
+	m->resets++;
+	m->status = S_ACK | (m->failed ? S_FAILED : 0) | S_DRV;
+	if (fault == FAULT_FINALIZE)
+		return model_fail(m, -ENOSPC);
+	if (fault == FAULT_FEATURES_OK)
+		return model_fail(m, -ENODEV);
+	m->status |= S_FEAT_OK;
+	return 0;
+}
+
+static int model_freeze(struct model *m, enum model_fault fault)
+{
+	m->core_enabled = false;
+	m->failed = m->status & S_FAILED;
+	m->state = VIRTIO_NOIRQ_NONE;
+	m->calls[FAKE_DRV_FREEZE]++;
+	if (fault == FAULT_DRIVER) {
+		model_core_enable(m);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int model_freeze_noirq(struct model *m, enum model_fault fault)
+{
+	if (!m->noirq_driver)
+		return 0;
+	m->calls[FAKE_DRV_FREEZE_NOIRQ]++;
+	if (fault == FAULT_DRIVER)
+		return -EAGAIN;
+	m->state = VIRTIO_NOIRQ_ENTERED;
+	return 0;
+}
+
+static int model_restore_noirq(struct model *m, enum model_fault fault)
+{
+	int err;
+
+	if (!m->noirq_driver || m->state != VIRTIO_NOIRQ_ENTERED)
+		return 0;
+
+	err = model_reinit(m, fault);
+	if (err)
+		return err;
+	if (fault == FAULT_RESET_VQS)
+		return model_fail(m, -EREMOTEIO);
+	m->calls[FAKE_DRV_RESTORE_NOIRQ]++;
+	if (fault == FAULT_DRIVER)
+		return model_fail(m, -ETIMEDOUT);
+	if (m->ready_in_noirq)
+		m->status |= S_DRV_OK;
+	m->state = VIRTIO_NOIRQ_RESTORED;
+	if (m->status & S_DRV_OK)
+		model_core_enable(m);
+	return 0;
+}
+
+/* The tail shared by restore and reset_done once the driver succeeded. */
+static void model_reinit_done(struct model *m)
+{
+	m->status |= S_DRV_OK;
+	model_core_enable(m);
+}
+
+static int model_restore(struct model *m, enum model_fault fault)
+{
+	int err;
+
+	if (m->noirq_driver) {
+		if (m->state == VIRTIO_NOIRQ_ENTERED)
+			return model_fail(m, -EIO);
+	} else {
+		err = model_reinit(m, fault);
+		if (err)
+			return err;
+	}
+	m->calls[FAKE_DRV_RESTORE]++;
+	if (fault == FAULT_DRIVER)
+		return model_fail(m, -EPROTO);
+	model_reinit_done(m);
+	return 0;
+}
+
+static int model_reset_prepare(struct model *m, enum model_fault fault)
+{
+	m->core_enabled = false;
+	m->failed = m->status & S_FAILED;
+	m->calls[FAKE_DRV_RESET_PREPARE]++;
+	if (fault == FAULT_DRIVER) {
+		model_core_enable(m);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int model_reset_done(struct model *m, enum model_fault fault)
+{
+	int err;
+
+	err = model_reinit(m, fault);
+	if (err)
+		return err;
+	m->calls[FAKE_DRV_RESET_DONE]++;
+	if (fault == FAULT_DRIVER)
+		return model_fail(m, -EPROTO);
+	model_reinit_done(m);
+	return 0;
+}
+
+/* Apply @step to the model; return what the real call must return. */
+static int model_apply(struct model *m, enum model_step step,
+		       enum model_fault fault)
+{
+	switch (step) {
+	case STEP_FREEZE:
+		return model_freeze(m, fault);
+	case STEP_FREEZE_NOIRQ:
+		return model_freeze_noirq(m, fault);
+	case STEP_RESTORE_NOIRQ:
+		return model_restore_noirq(m, fault);
+	case STEP_RESTORE:
+		return model_restore(m, fault);
+	case STEP_RESET_PREPARE:
+		return model_reset_prepare(m, fault);
+	case STEP_RESET_DONE:
+		return model_reset_done(m, fault);
+	case STEP_CONFIG_CHANGED:
+		model_deliver(m);
+		return 0;
+	case STEP_DRIVER_DISABLE:
+		m->driver_disabled = true;
+		return 0;
+	case STEP_DRIVER_ENABLE:
+		m->driver_disabled = false;
+		if (m->pending)
+			model_deliver(m);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Arm @fault in the fake for @step; the driver error depends on the step. */
+static void fake_arm(struct model_ctx *c, enum model_step step,
+		     enum model_fault fault)
+{
+	static const struct {
+		enum fake_drv_cb cb;
+		int err;
+	} drv_fault[STEP_NR] = {
+		[STEP_FREEZE] = { FAKE_DRV_FREEZE, -EBUSY },
+		[STEP_FREEZE_NOIRQ] = { FAKE_DRV_FREEZE_NOIRQ, -EAGAIN },
+		[STEP_RESTORE_NOIRQ] = { FAKE_DRV_RESTORE_NOIRQ, -ETIMEDOUT },
+		[STEP_RESTORE] = { FAKE_DRV_RESTORE, -EPROTO },
+		[STEP_RESET_PREPARE] = { FAKE_DRV_RESET_PREPARE, -EBUSY },
+		[STEP_RESET_DONE] = { FAKE_DRV_RESET_DONE, -EPROTO },
+	};
+
+	switch (fault) {
+	case FAULT_DRIVER:
+		c->fd->err[drv_fault[step].cb] = drv_fault[step].err;
+		break;
+	case FAULT_FINALIZE:
+		c->fv->ops[FAKE_OP_FINALIZE].err = -ENOSPC;
+		break;
+	case FAULT_FEATURES_OK:
+		c->fv->refuse_features_ok = true;
+		break;
+	case FAULT_RESET_VQS:
+		c->fv->ops[FAKE_OP_RESET_VQS].err = -EREMOTEIO;
+		break;
+	default:
+		break;
+	}
+}
+
+static void fake_disarm(struct model_ctx *c)
+{
+	memset(c->fd->err, 0, sizeof(c->fd->err));
+	c->fv->ops[FAKE_OP_FINALIZE].err = 0;
+	c->fv->ops[FAKE_OP_RESET_VQS].err = 0;
+	c->fv->refuse_features_ok = false;
+}
+
+/* Run @step on the device under test. */
+static int fake_run(struct model_ctx *c, enum model_step step)
+{
+	struct virtio_device *vdev = &c->fv->vdev;
+
+	switch (step) {
+	case STEP_FREEZE:
+		return virtio_device_freeze(vdev);
+	case STEP_FREEZE_NOIRQ:
+		return virtio_device_freeze_noirq(vdev);
+	case STEP_RESTORE_NOIRQ:
+		return virtio_device_restore_noirq(vdev);
+	case STEP_RESTORE:
+		return virtio_device_restore(vdev);
+	case STEP_RESET_PREPARE:
+		return virtio_device_reset_prepare(vdev);
+	case STEP_RESET_DONE:
+		return virtio_device_reset_done(vdev);
+	case STEP_CONFIG_CHANGED:
+		virtio_config_changed(vdev);
+		return 0;
+	case STEP_DRIVER_DISABLE:
+		virtio_config_driver_disable(vdev);
+		return 0;
+	case STEP_DRIVER_ENABLE:
+		virtio_config_driver_enable(vdev);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* A fault that can happen in @step, picked at random; mostly none. */
+static enum model_fault model_pick_fault(struct model_ctx *c,
+					 enum model_step step)
+{
+	u32 r = prandom_u32_state(&c->rnd) % 32;
+
+	if (step >= STEP_CONFIG_CHANGED || r >= 6)
+		return FAULT_NONE;
+	if (r < 3)
+		return FAULT_DRIVER;
+	if (step == STEP_RESTORE_NOIRQ && r == 3)
+		return FAULT_RESET_VQS;
+	/* The normal restore of a noirq driver does not re-init. */
+	if (step == STEP_RESTORE && c->m.noirq_driver)
+		return FAULT_NONE;
+	if (step == STEP_RESTORE_NOIRQ || step == STEP_RESTORE ||
+	    step == STEP_RESET_DONE)
+		return r == 5 ? FAULT_FEATURES_OK : FAULT_FINALIZE;
+	return FAULT_NONE;
+}
+
+/* Compare the device and the core with the model; false on mismatch. */
+static bool model_check(struct model_ctx *c, enum model_step step,
+			enum model_fault fault, int want, int got)
+{
+	struct kunit *test = c->test;
+	struct virtio_device *vdev = &c->fv->vdev;
+	const struct model *m = &c->m;
+	enum fake_drv_cb cb;
+	bool ok = true;
+
+#define MODEL_EXPECT(cond, what)					\
+	do {								\
+		if (!(cond)) {						\
+			KUNIT_FAIL(test, "seed %u step %u (%d, fault %d): %s", \
+				   c->seed, c->step, step, fault, what);	\
+			ok = false;					\
+		}							\
+	} while (0)
+
+	MODEL_EXPECT(got == want, "return code");
+	MODEL_EXPECT(c->fv->status == m->status, "device status");
+	MODEL_EXPECT(vdev->failed == m->failed, "saved FAILED");
+	MODEL_EXPECT(vdev->noirq_state == m->state, "noirq_state");
+	MODEL_EXPECT(vdev->config_core_enabled == m->core_enabled,
+		     "config delivery by the core");
+	MODEL_EXPECT(vdev->config_driver_disabled == m->driver_disabled,
+		     "config delivery by the driver");
+	MODEL_EXPECT(vdev->config_change_pending == m->pending,
+		     "pending config change");
+	MODEL_EXPECT(c->fv->resets == m->resets, "device resets");
+	for (cb = 0; cb < FAKE_DRV_NR; cb++)
+		MODEL_EXPECT(c->fd->calls[cb] == m->calls[cb],
+			     "driver callbacks");
+#undef MODEL_EXPECT
+	return ok;
+}
+
+/*
+ * Start a sequence from a live device: DRIVER_OK, nothing failed, config
+ * delivery enabled, nothing pending, no noirq phase.
+ */
+static void model_start(struct model_ctx *c, unsigned int seq_seed)
+{
+	struct virtio_device *vdev = &c->fv->vdev;
+	unsigned long flags;
+
+	c->seed = seq_seed;
+	c->step = 0;
+	prandom_seed_state(&c->rnd, seq_seed);
+
+	c->fv->status = S_LIVE;
+	vdev->failed = false;
+	vdev->noirq_state = VIRTIO_NOIRQ_NONE;
+	spin_lock_irqsave(&vdev->config_lock, flags);
+	vdev->config_core_enabled = true;
+	vdev->config_driver_disabled = false;
+	vdev->config_change_pending = false;
+	spin_unlock_irqrestore(&vdev->config_lock, flags);
+	fake_vdev_clear_logs(c->fv);
+	fake_driver_clear_counts(c->fd);
+
+	memset(c->m.calls, 0, sizeof(c->m.calls));
+	c->m.ready_in_noirq = prandom_u32_state(&c->rnd) & 1;
+	c->fd->ready_in_restore_noirq = c->m.ready_in_noirq;
+	c->m.status = S_LIVE;
+	c->m.failed = false;
+	c->m.state = VIRTIO_NOIRQ_NONE;
+	c->m.core_enabled = true;
+	c->m.driver_disabled = false;
+	c->m.pending = false;
+	c->m.resets = 0;
+}
+
+/* Run one random sequence; false if it diverged from the model. */
+static bool model_run_sequence(struct model_ctx *c, unsigned int seq_seed)
+{
+	enum model_fault fault;
+	enum model_step step;
+	int want, got;
+
+	model_start(c, seq_seed);
+	for (c->step = 0; c->step < MODEL_STEPS; c->step++) {
+		step = prandom_u32_state(&c->rnd) % STEP_NR;
+		fault = model_pick_fault(c, step);
+
+		want = model_apply(&c->m, step, fault);
+		fake_arm(c, step, fault);
+		got = fake_run(c, step);
+		fake_disarm(c);
+		if (!model_check(c, step, fault, want, got))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * struct model_param - which driver the random sequences run against
+ * @desc: description of the case
+ * @tmpl: the driver's callback table
+ */
+struct model_param {
+	const char *desc;
+	const struct virtio_driver *tmpl;
+};
+
+static const struct model_param model_params[] = {
+	{ "driver with noirq callbacks", &fake_driver_noirq },
+	{ "driver without noirq callbacks", &fake_driver_default },
+};
+
+KUNIT_ARRAY_PARAM_DESC(model, model_params, desc);
+
+/*
+ * Seeded random PM sequences, failures and config changes included, never
+ * diverge from the reference model of the contract.
+ */
+static void random_pm_sequences_match_model(struct kunit *test)
+{
+	const struct model_param *p = test->param_value;
+	struct model_ctx *c;
+	unsigned int i;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->test = test;
+	c->fv = fake_vdev_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN);
+	c->fd = fake_driver_create(test, c->fv, p->tmpl);
+	c->m.noirq_driver = !!p->tmpl->restore_noirq;
+
+	for (i = 0; i < sequences; i++) {
+		if (!model_run_sequence(c, seed + i)) {
+			KUNIT_FAIL(test,
+				   "replay: --kernel_args virtio_pm_test.seed=%u --kernel_args virtio_pm_test.sequences=1",
+				   seed + i);
+			return;
+		}
+	}
+	kunit_info(test, "%u sequences of %u steps from seed %u\n",
+		   sequences, MODEL_STEPS, seed);
+}
+
+static struct kunit_case model_cases[] = {
+	KUNIT_CASE_PARAM(random_pm_sequences_match_model, model_gen_params),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_model_suite = {
+	.name = "virtio_noirq_model",
+	.test_cases = model_cases,
+};
+
+kunit_test_suites(&virtio_noirq_model_suite);
