@@ -106,13 +106,15 @@ FORMAT_PATCH_CONFIG = (
 	'diff.mnemonicPrefix=false', 'diff.renames=true', 'diff.context=3',
 	'diff.interHunkContext=0', 'diff.relative=false',
 	'diff.suppressBlankEmpty=false', 'diff.indentHeuristic=true',
-	'format.useAutoBase=false', 'format.signature=', 'format.headers=',
+	'format.useAutoBase=false', 'format.signature=',
 	'format.coverLetter=false', 'format.thread=false',
 	'format.subjectPrefix=PATCH', 'format.suffix=.patch',
 	'format.filenameMaxLength=64', 'format.encodeEmailHeaders=true',
 	'format.forceInBodyFrom=false', 'format.signOff=false',
 )
-FORMAT_PATCH_OPTS = ('--no-signature', '--zero-commit', '--abbrev=12',
+# --no-add-header drops headers from user config; setting format.headers to
+# an empty value instead would add an empty header line to every patch.
+FORMAT_PATCH_OPTS = ('--no-add-header', '--no-signature', '--zero-commit', '--abbrev=12',
 		     '--numbered', '--no-thread', '--no-cover-letter')
 
 PROG = 'tools/kunit-runner/run'
