@@ -284,13 +284,18 @@ def host_tsc_args(args):
 	return f'tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable '
 
 
-def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout):
+def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
+	 mmio_version):
 	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
 		   + host_tsc_args(args) + cmdline_extra)
 	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
 	       '-m', '256M', '-smp', '1', '-nographic', '-no-reboot',
 	       '-kernel', str(bzimage), '-initrd', str(initrd),
 	       '-append', cmdline, '-device', 'virtio-rng-device']
+	# virtio-mmio version 1 (legacy; QEMU's default on microvm) or 2
+	# (modern) register layout.
+	legacy = 'on' if mmio_version == 1 else 'off'
+	cmd[-2:-2] = ['-global', f'virtio-mmio.force-legacy={legacy}']
 	say('boot: ' + ' '.join(cmd))
 	lines = []
 	t0 = time.monotonic()
@@ -475,8 +480,13 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 	timeline = []
 	text = '\n'.join(t for _, t in log)
 	chk.check('E2E: start' in text, 'init script did not start')
-	chk.check(re.search(r'E2E: device /sys/bus/virtio/drivers/' + DRV, text),
-		  'no virtio device bound to the test driver')
+	m = re.search(r'E2E: device /sys/bus/virtio/drivers/' + DRV +
+		      r'/\S+(?: features ([01]+))?', text)
+	chk.check(m, 'no virtio device bound to the test driver')
+	if m and m.group(1) and len(m.group(1)) > 32:
+		say('device: ' + ('modern (VIRTIO_F_VERSION_1)'
+				  if m.group(1)[32] == '1' else
+				  'legacy (no VIRTIO_F_VERSION_1)'))
 	chk.check(re.search(r'E2E: check boot ok \d+', text),
 		  'device check before any sleep failed')
 	for knob in ('pm_print_times', 'pm_debug_messages', 'pm_test'):
@@ -600,6 +610,11 @@ def parse_args(argv):
 	p.add_argument('--lock', default=BUILD_LOCK,
 		       help='build lock file (default %(default)s)')
 	p.add_argument('--qemu', default='qemu-system-x86_64')
+	p.add_argument('--mmio-version', type=int, choices=(1, 2),
+		       action='append',
+		       help='boot with virtio-mmio version 1 (legacy) or 2 '
+		       '(modern); may be repeated (default: 1 and 2, one boot '
+		       'each)')
 	p.add_argument('--tsc', action=argparse.BooleanOptionalAction,
 		       default=True, help='pass the host TSC frequency to the '
 		       'guest for fine timestamps, when the host has an '
@@ -613,6 +628,7 @@ def parse_args(argv):
 		a.cycles = SOAK_CYCLES
 	if a.cycles < 1:
 		p.error('--cycles must be at least 1')
+	a.mmio_version = a.mmio_version or [1, 2]
 	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
 	for lvl in a.hib_levels:
 		if lvl not in ('freezer', 'devices') + NOIRQ_HIB_LEVELS:
@@ -650,27 +666,36 @@ def run(args):
 	timeout = args.timeout or int(180 + 0.5 * args.cycles)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
 		 f'e2e.times={args.times}')
-	log_path = bdir / 'e2e-serial.log'
-	lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
-				    timeout)
-	say(f'boot finished in {dt:.1f}s, serial log {log_path}')
-	chk, timeline = analyse(lines, args, args.cycles, args.hib_levels, True,
+	chk = Checks()
+	timeline = []
+	for ver in args.mmio_version:
+		log_path = bdir / f'e2e-serial-v{ver}.log'
+		say(f'virtio-mmio version {ver}: {args.cycles} s2idle cycles, '
+		    f'hibernation levels {args.hib}')
+		lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
+					    timeout, ver)
+		say(f'boot finished in {dt:.1f}s, serial log {log_path}')
+		c, tl = analyse(lines, args, args.cycles, args.hib_levels, True,
 				args.times)
-	chk.check(not timed_out, f'boot timed out after {timeout}s')
-	m = re.search(r'E2E: s2idle total cycles=(\d+) uptime_start=([\d.]+) '
-		      r'uptime_end=([\d.]+)', '\n'.join(lines))
-	if m:
-		n, a, b = int(m.group(1)), float(m.group(2)), float(m.group(3))
-		say(f's2idle: {n} cycles in {b - a:.1f}s guest time '
-		    f'({(b - a) / n * 1000:.0f} ms/cycle), boot total {dt:.1f}s '
-		    'wall time')
-	print_timeline(timeline, 'noirq driver')
+		c.check(not timed_out, f'boot timed out after {timeout}s')
+		chk.passed += c.passed
+		chk.failed += c.failed
+		m = re.search(r'E2E: s2idle total cycles=(\d+) uptime_start=([\d.]+) '
+			      r'uptime_end=([\d.]+)', '\n'.join(lines))
+		if m:
+			n, a, b = int(m.group(1)), float(m.group(2)), float(m.group(3))
+			say(f's2idle: {n} cycles in {b - a:.1f}s guest time '
+			    f'({(b - a) / n * 1000:.0f} ms/cycle), boot total '
+			    f'{dt:.1f}s wall time')
+		print_timeline(tl, f'v{ver} noirq driver')
+		timeline = timeline or tl
 
 	if args.compare:
 		log2 = bdir / 'e2e-serial-nonoirq.log'
 		lines2, dt2, to2 = boot(args, bzimage, initrd,
 					'e2e.cycles=1 e2e.hib=none e2e.times=-1 '
-					f'{DRV}.noirq=0', log2, 180)
+					f'{DRV}.noirq=0', log2, 180,
+					args.mmio_version[0])
 		say(f'comparison boot finished in {dt2:.1f}s, serial log {log2}')
 		chk2, tl2 = analyse(lines2, args, 1, [], False, -1)
 		chk2.check(not to2, 'comparison boot timed out')
