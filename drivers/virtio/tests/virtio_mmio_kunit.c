@@ -808,17 +808,6 @@ static void mmio_test_expect_writes(struct kunit *test,
 }
 
 /**
- * mmio_test_is_status_reg - whether a register is STATUS
- * @offset: register offset
- *
- * Return: true for VIRTIO_MMIO_STATUS.
- */
-static bool mmio_test_is_status_reg(u32 offset)
-{
-	return offset == VIRTIO_MMIO_STATUS;
-}
-
-/**
  * mmio_test_ram_in_bus_window - whether a bus offset can reach all RAM
  *
  * Return: true if all directly mapped RAM lies below
