@@ -17,6 +17,16 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 
+/* Device status bits, short for the tables of expected status writes. */
+#define ST_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define ST_DRV		VIRTIO_CONFIG_S_DRIVER
+#define ST_FOK		VIRTIO_CONFIG_S_FEATURES_OK
+#define ST_DOK		VIRTIO_CONFIG_S_DRIVER_OK
+#define ST_FAIL		VIRTIO_CONFIG_S_FAILED
+
+/* Status of a bound modern device after probe. */
+#define ST_LIVE		(ST_ACK | ST_DRV | ST_FOK | ST_DOK)
+
 /* Vendor id of every fake device; the device id is unique per fake. */
 #define FAKE_VDEV_VENDOR	0x4b554e54
 /* First device id handed out; a driver only matches its own fake. */

@@ -21,16 +21,6 @@
 
 #include "fake_noirq.h"
 
-#define S_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRV		VIRTIO_CONFIG_S_DRIVER
-#define S_DRV_OK	VIRTIO_CONFIG_S_DRIVER_OK
-#define S_FEAT_OK	VIRTIO_CONFIG_S_FEATURES_OK
-#define S_FAILED	VIRTIO_CONFIG_S_FAILED
-
-/* Status of a bound modern device, and of a bound legacy one. */
-#define S_LIVE		(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK)
-#define S_LIVE_LEGACY	(S_ACK | S_DRV | S_DRV_OK)
-
 /* An expected event, in an initialiser and as a value. */
 #define EV(t, v)	FAKE_EV(FAKE_EV_##t, v)
 #define EVV(t, v)	((struct fake_event)EV(t, v))
@@ -139,10 +129,10 @@ static void expect_events(struct kunit *test, const struct fake_vdev *fv,
 /* The noirq re-init of a bound modern device with two vqs, in order. */
 static const struct fake_event noirq_reinit_events[] = {
 	EV(RESET, 0),
-	EV(SET_STATUS, S_ACK),
-	EV(SET_STATUS, S_ACK | S_DRV),
+	EV(SET_STATUS, ST_ACK),
+	EV(SET_STATUS, ST_ACK | ST_DRV),
 	EV(FINALIZE, 0),
-	EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK),
+	EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
 	EV(RESET_VQS, 2),
 	EV(DRV_RESTORE_NOIRQ, 0),
 };
@@ -156,15 +146,15 @@ static void add_status_noirq_adds_bits(struct kunit *test)
 {
 	struct fake_vdev *fv = bare_vdev(test, &fake_noirq_ops);
 	const struct fake_status_write exp[] = {
-		FAKE_SW(S_ACK | S_DRV),
+		FAKE_SW(ST_ACK | ST_DRV),
 	};
 
 	kunit_warning_suppress(test) {
-		virtio_add_status_noirq(&fv->vdev, S_DRV);
+		virtio_add_status_noirq(&fv->vdev, ST_DRV);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
 	}
 	fake_vdev_expect_status_log(test, fv, exp, ARRAY_SIZE(exp));
-	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV);
+	KUNIT_EXPECT_EQ(test, fv->status, ST_ACK | ST_DRV);
 }
 
 /* virtio_add_status_noirq() warns on a transport that is not noirq_safe. */
@@ -173,10 +163,10 @@ static void add_status_noirq_warns_on_unsafe_transport(struct kunit *test)
 	struct fake_vdev *fv = bare_vdev(test, &fake_unsafe_ops);
 
 	kunit_warning_suppress(test) {
-		virtio_add_status_noirq(&fv->vdev, S_DRV);
+		virtio_add_status_noirq(&fv->vdev, ST_DRV);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
 	}
-	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV);
+	KUNIT_EXPECT_EQ(test, fv->status, ST_ACK | ST_DRV);
 }
 
 /* virtio_reset_device_noirq() resets once and never synchronises. */
@@ -214,12 +204,12 @@ static void device_ready_noirq_sets_driver_ok(struct kunit *test)
 	struct noirq_env env = noirq_env_default(test);
 	const struct fake_status_write exp[] = {
 		FAKE_SW_RESET,
-		FAKE_SW(S_ACK | S_DRV | S_FEAT_OK),
-		FAKE_SW(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK),
+		FAKE_SW(ST_ACK | ST_DRV | ST_FOK),
+		FAKE_SW(ST_ACK | ST_DRV | ST_FOK | ST_DOK),
 	};
 
 	virtio_reset_device_noirq(&env.fv->vdev);
-	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	virtio_add_status_noirq(&env.fv->vdev, ST_ACK | ST_DRV | ST_FOK);
 	kunit_warning_suppress(test) {
 		virtio_device_ready_noirq(&env.fv->vdev);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
@@ -234,7 +224,7 @@ static void device_ready_noirq_warns_if_already_ready(struct kunit *test)
 {
 	struct noirq_env env = noirq_env_default(test);
 
-	KUNIT_ASSERT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_ASSERT_EQ(test, env.fv->status, ST_LIVE);
 	kunit_warning_suppress(test) {
 		virtio_device_ready_noirq(&env.fv->vdev);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
@@ -250,7 +240,7 @@ static void device_ready_noirq_warns_on_unsafe_transport(struct kunit *test)
 		virtio_device_ready_noirq(&fv->vdev);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
 	}
-	KUNIT_EXPECT_EQ(test, fv->status, S_ACK | S_DRV_OK);
+	KUNIT_EXPECT_EQ(test, fv->status, ST_ACK | ST_DOK);
 }
 
 /*
@@ -266,7 +256,7 @@ static void noirq_helpers_break_and_unbreak_vqs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, virtqueue_is_broken(env.fd->vqs[0]), harden);
 	KUNIT_EXPECT_EQ(test, virtqueue_is_broken(env.fd->vqs[1]), harden);
 
-	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	virtio_add_status_noirq(&env.fv->vdev, ST_ACK | ST_DRV | ST_FOK);
 	virtio_device_ready_noirq(&env.fv->vdev);
 	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(env.fd->vqs[0]));
 	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(env.fd->vqs[1]));
@@ -297,7 +287,7 @@ static void noirq_paths_run_with_irqs_disabled(struct kunit *test)
 	local_irq_save(flags);
 	ret = virtio_device_restore_noirq(&env.fv->vdev);
 	virtio_reset_device_noirq(&env.fv->vdev);
-	virtio_add_status_noirq(&env.fv->vdev, S_ACK | S_DRV | S_FEAT_OK);
+	virtio_add_status_noirq(&env.fv->vdev, ST_ACK | ST_DRV | ST_FOK);
 	virtio_device_ready_noirq(&env.fv->vdev);
 	local_irq_restore(flags);
 
@@ -404,7 +394,7 @@ static void freeze_refuses_unpaired_callbacks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
 	expect_calls(test, env.fd, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
-	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
 }
@@ -445,7 +435,7 @@ static void freeze_allows_plain_driver_on_unsafe_transport(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_FREEZE], 1);
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE], 1);
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
-	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
 }
 
 /* A failing freeze returns its error and re-enables config delivery. */
@@ -526,7 +516,7 @@ static void noirq_cycle_without_vqs_needs_no_reset_vqs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fv->vdev), 0);
 	KUNIT_EXPECT_EQ(test, fv->resets, 1);
 	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_RESTORED);
-	KUNIT_EXPECT_EQ(test, fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, fv->status, ST_LIVE);
 	KUNIT_EXPECT_EQ(test, fake_vdev_count_events(fv, FAKE_EV_RESET_VQS), 0);
 }
 
@@ -620,15 +610,15 @@ static void full_cycle_event_sequence(struct kunit *test)
 						p->features,
 						&fake_driver_noirq);
 	bool modern = p->features & BIT_ULL(VIRTIO_F_VERSION_1);
-	u8 failed = p->failed_before ? S_FAILED : 0;
-	u8 feat_ok = modern ? S_FEAT_OK : 0;
-	u8 live = S_ACK | S_DRV | feat_ok | failed;
+	u8 failed = p->failed_before ? ST_FAIL : 0;
+	u8 feat_ok = modern ? ST_FOK : 0;
+	u8 live = ST_ACK | ST_DRV | feat_ok | failed;
 	bool harden = IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION);
 	struct fake_event exp[16];
 	unsigned int n = 0;
 
 	if (failed) {
-		virtio_add_status(&env.fv->vdev, S_FAILED);
+		virtio_add_status(&env.fv->vdev, ST_FAIL);
 		fake_vdev_clear_logs(env.fv);
 	}
 	env.fd->ready_in_restore_noirq = p->ready_in_noirq;
@@ -636,20 +626,20 @@ static void full_cycle_event_sequence(struct kunit *test)
 	exp[n++] = EVV(DRV_FREEZE, 0);
 	exp[n++] = EVV(DRV_FREEZE_NOIRQ, 0);
 	exp[n++] = EVV(RESET, 0);
-	exp[n++] = EVV(SET_STATUS, S_ACK);
+	exp[n++] = EVV(SET_STATUS, ST_ACK);
 	if (failed)
-		exp[n++] = EVV(SET_STATUS, S_ACK | S_FAILED);
-	exp[n++] = EVV(SET_STATUS, S_ACK | S_DRV | failed);
+		exp[n++] = EVV(SET_STATUS, ST_ACK | ST_FAIL);
+	exp[n++] = EVV(SET_STATUS, ST_ACK | ST_DRV | failed);
 	exp[n++] = EVV(FINALIZE, 0);
 	if (modern)
 		exp[n++] = EVV(SET_STATUS, live);
 	exp[n++] = EVV(RESET_VQS, 2);
 	exp[n++] = EVV(DRV_RESTORE_NOIRQ, 0);
 	if (p->ready_in_noirq)
-		exp[n++] = EVV(SET_STATUS, live | S_DRV_OK);
+		exp[n++] = EVV(SET_STATUS, live | ST_DOK);
 	exp[n++] = EVV(DRV_RESTORE, 0);
 	if (!p->ready_in_noirq)
-		exp[n++] = EVV(SET_STATUS, live | S_DRV_OK);
+		exp[n++] = EVV(SET_STATUS, live | ST_DOK);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
@@ -666,7 +656,7 @@ static void full_cycle_event_sequence(struct kunit *test)
 			harden && !p->ready_in_noirq);
 	expect_calls(test, env.fd, 1, 1, 1, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
-	KUNIT_EXPECT_EQ(test, env.fv->status, live | S_DRV_OK);
+	KUNIT_EXPECT_EQ(test, env.fv->status, live | ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].reinits, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->vqs[1].reinits, 1);
 	expect_vqs_unmoved(test, env.fv);
@@ -771,8 +761,8 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->events[p->events - 1].type, p->last);
 	last = &env.fv->events[p->events];
 	KUNIT_EXPECT_EQ(test, last->type, FAKE_EV_SET_STATUS);
-	KUNIT_EXPECT_TRUE(test, last->value & S_FAILED);
-	KUNIT_EXPECT_FALSE(test, env.fv->status & S_DRV_OK);
+	KUNIT_EXPECT_TRUE(test, last->value & ST_FAIL);
+	KUNIT_EXPECT_FALSE(test, env.fv->status & ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 	KUNIT_EXPECT_FALSE(test, config_delivery_enabled(env.fd));
 
@@ -783,8 +773,8 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_FINALIZE].calls, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET_VQS].calls, 0);
-	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
-	KUNIT_EXPECT_FALSE(test, env.fv->status & S_DRV_OK);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
+	KUNIT_EXPECT_FALSE(test, env.fv->status & ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 }
 
@@ -811,7 +801,7 @@ static void restore_noirq_refuses_outstanding_buffers(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test,
 			      virtqueue_detach_unused_buf(env.fd->vqs[0]));
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
-	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 }
 
@@ -828,7 +818,7 @@ static void restore_noirq_without_reset_vqs_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev),
 			-EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
-	KUNIT_EXPECT_TRUE(test, env.fv->status & S_FAILED);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 }
 
@@ -917,7 +907,7 @@ static void restore_after_each_pm_order(struct kunit *test)
 	expect_calls(test, env.fd, 1, p->freeze_noirq, p->restore_noirq, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->resets, p->resets);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, p->state);
-	KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
 	KUNIT_EXPECT_EQ(test, fake_vdev_count_events(env.fv,
 						     FAKE_EV_SET_STATUS),
 			p->resets ? 4 : 0);
@@ -934,12 +924,12 @@ static void plain_driver_cycle_is_unchanged(struct kunit *test)
 	const struct fake_event exp[] = {
 		EV(DRV_FREEZE, 0),
 		EV(RESET, 0),
-		EV(SET_STATUS, S_ACK),
-		EV(SET_STATUS, S_ACK | S_DRV),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | ST_DRV),
 		EV(FINALIZE, 0),
-		EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
 		EV(DRV_RESTORE, 0),
-		EV(SET_STATUS, S_LIVE),
+		EV(SET_STATUS, ST_LIVE),
 	};
 
 	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
@@ -959,7 +949,7 @@ static void no_driver_all_entry_points(struct kunit *test)
 	struct fake_vdev *fv = bare_vdev(test, &fake_noirq_ops);
 	const struct fake_status_write exp[] = {
 		FAKE_SW_RESET,
-		FAKE_SW(S_ACK),
+		FAKE_SW(ST_ACK),
 	};
 
 	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&fv->vdev), 0);
@@ -1045,7 +1035,7 @@ static void pending_config_change_delivered_once(struct kunit *test)
 	} else {
 		KUNIT_EXPECT_EQ(test, env.fv->events[i - 1].type,
 				FAKE_EV_SET_STATUS);
-		KUNIT_EXPECT_TRUE(test, env.fv->events[i - 1].value & S_DRV_OK);
+		KUNIT_EXPECT_TRUE(test, env.fv->events[i - 1].value & ST_DOK);
 	}
 	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
 }
@@ -1078,7 +1068,7 @@ static void repeated_cycles_are_identical(struct kunit *test)
 					    noirq_reinit_events[i].type,
 					    "cycle %u event %u", cycle, i + 2);
 		expect_calls(test, env.fd, 1, 1, 1, 1);
-		KUNIT_EXPECT_EQ(test, env.fv->status, S_LIVE);
+		KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
 		KUNIT_EXPECT_EQ(test, env.fv->vqs[0].reinits, cycle + 1);
 	}
 	expect_vqs_unmoved(test, env.fv);
@@ -1106,17 +1096,17 @@ static void reset_done_after_noirq_cycle_reinits(struct kunit *test)
 {
 	const struct flr_param *p = test->param_value;
 	struct noirq_env env = noirq_env_default(test);
-	u8 failed = p->restore_noirq_err ? S_FAILED : 0;
+	u8 failed = p->restore_noirq_err ? ST_FAIL : 0;
 	const struct fake_event exp[] = {
 		EV(DRV_RESET_PREPARE, 0),
 		EV(RESET, 0),
-		EV(SET_STATUS, S_ACK),
-		EV(SET_STATUS, S_ACK | failed),
-		EV(SET_STATUS, S_ACK | S_DRV | failed),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | failed),
+		EV(SET_STATUS, ST_ACK | ST_DRV | failed),
 		EV(FINALIZE, 0),
-		EV(SET_STATUS, S_ACK | S_DRV | S_FEAT_OK | failed),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK | failed),
 		EV(DRV_RESET_DONE, 0),
-		EV(SET_STATUS, S_LIVE | failed),
+		EV(SET_STATUS, ST_LIVE | failed),
 	};
 
 	env.fd->err[FAKE_DRV_RESTORE_NOIRQ] = p->restore_noirq_err;

@@ -22,13 +22,6 @@
 
 #include "fake_noirq.h"
 
-#define S_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRV		VIRTIO_CONFIG_S_DRIVER
-#define S_DRV_OK	VIRTIO_CONFIG_S_DRIVER_OK
-#define S_FEAT_OK	VIRTIO_CONFIG_S_FEATURES_OK
-#define S_FAILED	VIRTIO_CONFIG_S_FAILED
-#define S_LIVE		(S_ACK | S_DRV | S_FEAT_OK | S_DRV_OK)
-
 #define MODEL_SEQUENCES	10000
 #define MODEL_STEPS	16
 
@@ -149,7 +142,7 @@ static void model_core_enable(struct model *m)
 
 static int model_fail(struct model *m, int err)
 {
-	m->status |= S_FAILED;
+	m->status |= ST_FAIL;
 	return err;
 }
 
@@ -160,19 +153,19 @@ static int model_fail(struct model *m, int err)
 static int model_reinit(struct model *m, enum model_fault fault)
 {
 	m->resets++;
-	m->status = S_ACK | (m->failed ? S_FAILED : 0) | S_DRV;
+	m->status = ST_ACK | (m->failed ? ST_FAIL : 0) | ST_DRV;
 	if (fault == FAULT_FINALIZE)
 		return model_fail(m, -ENOSPC);
 	if (fault == FAULT_FEATURES_OK)
 		return model_fail(m, -ENODEV);
-	m->status |= S_FEAT_OK;
+	m->status |= ST_FOK;
 	return 0;
 }
 
 static int model_freeze(struct model *m, enum model_fault fault)
 {
 	m->core_enabled = false;
-	m->failed = m->status & S_FAILED;
+	m->failed = m->status & ST_FAIL;
 	m->state = VIRTIO_NOIRQ_NONE;
 	m->calls[FAKE_DRV_FREEZE]++;
 	if (fault == FAULT_DRIVER) {
@@ -209,9 +202,9 @@ static int model_restore_noirq(struct model *m, enum model_fault fault)
 	if (fault == FAULT_DRIVER)
 		return model_fail(m, -ETIMEDOUT);
 	if (m->ready_in_noirq)
-		m->status |= S_DRV_OK;
+		m->status |= ST_DOK;
 	m->state = VIRTIO_NOIRQ_RESTORED;
-	if (m->status & S_DRV_OK)
+	if (m->status & ST_DOK)
 		model_core_enable(m);
 	return 0;
 }
@@ -219,7 +212,7 @@ static int model_restore_noirq(struct model *m, enum model_fault fault)
 /* The tail shared by restore and reset_done once the driver succeeded. */
 static void model_reinit_done(struct model *m)
 {
-	m->status |= S_DRV_OK;
+	m->status |= ST_DOK;
 	model_core_enable(m);
 }
 
@@ -245,7 +238,7 @@ static int model_restore(struct model *m, enum model_fault fault)
 static int model_reset_prepare(struct model *m, enum model_fault fault)
 {
 	m->core_enabled = false;
-	m->failed = m->status & S_FAILED;
+	m->failed = m->status & ST_FAIL;
 	m->calls[FAKE_DRV_RESET_PREPARE]++;
 	if (fault == FAULT_DRIVER) {
 		model_core_enable(m);
@@ -446,7 +439,7 @@ static void model_start(struct model_ctx *c, unsigned int seq_seed)
 	c->step = 0;
 	prandom_seed_state(&c->rnd, seq_seed);
 
-	c->fv->status = S_LIVE;
+	c->fv->status = ST_LIVE;
 	vdev->failed = false;
 	vdev->noirq_state = VIRTIO_NOIRQ_NONE;
 	spin_lock_irqsave(&vdev->config_lock, flags);
@@ -460,7 +453,7 @@ static void model_start(struct model_ctx *c, unsigned int seq_seed)
 	memset(c->m.calls, 0, sizeof(c->m.calls));
 	c->m.ready_in_noirq = prandom_u32_state(&c->rnd) & 1;
 	c->fd->ready_in_restore_noirq = c->m.ready_in_noirq;
-	c->m.status = S_LIVE;
+	c->m.status = ST_LIVE;
 	c->m.failed = false;
 	c->m.state = VIRTIO_NOIRQ_NONE;
 	c->m.core_enabled = true;

@@ -18,15 +18,6 @@
 
 #include "fake_transport.h"
 
-#define ST_ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define ST_DRV		VIRTIO_CONFIG_S_DRIVER
-#define ST_FOK		VIRTIO_CONFIG_S_FEATURES_OK
-#define ST_DOK		VIRTIO_CONFIG_S_DRIVER_OK
-#define ST_FAIL		VIRTIO_CONFIG_S_FAILED
-
-/* Status of a bound modern device after probe. */
-#define ST_LIVE		(ST_ACK | ST_DRV | ST_FOK | ST_DOK)
-
 /* Expected event: a set_status of @s, or an event without a value. */
 #define EV_ST(s)	FAKE_EV(FAKE_EV_SET_STATUS, s)
 #define EV(t)		FAKE_EV(FAKE_EV_##t, 0)
@@ -63,7 +54,6 @@ static const struct virtio_driver drv_no_callbacks = { };
 static const struct virtio_driver drv_config_only = {
 	.config_changed = fake_drv_config_changed,
 };
-
 
 static const struct virtio_driver drv_reset_prepare_only = {
 	.config_changed = fake_drv_config_changed,
