@@ -1,0 +1,821 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Upstream-readiness checks for the noirq patch series.
+
+See SERIES_CHECKS.md beside this file.  Prints one line per check,
+"ok NAME" or "FAIL NAME: reason", and a last line "N passed, N failed".
+Exit codes: 0 all passed, 1 a check failed, 2 bad usage, 3 missing
+environment.  The runner's work tree (--kernel) is only read: builds,
+checkouts and "git am" happen in a scratch worktree of its repo in the
+cache.
+"""
+
+import argparse
+import collections
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+VERSION = '1'
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
+HERE = os.path.dirname(os.path.realpath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+LOCK = os.environ.get('NOIRQ_KUNIT_LOCK', '/tmp/noirq-kunit-build.lock')
+PLACED_SUBJECT = 'kunit-runner: place new files'
+TESTS_DIR = 'drivers/virtio/tests'
+# Placed files that stay out of the upstream mbox: gcov_uml.c is a
+# workaround for this project's UML coverage runs, not virtio code.
+MBOX_EXCLUDE = {TESTS_DIR + '/gcov_uml.c'}
+SPLATS = ('WARNING:', 'BUG:', 'Invalid wait context', 'KASAN', 'UBSAN',
+	  'Oops', 'Kernel panic')
+ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', LC_ALL='C')
+for _v in ('ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O', 'W', 'C'):
+	ENV.pop(_v, None)
+
+# Build configurations of check 3.  Options a prefix does not know yet
+# (the test options before the hook patch) are dropped by Kconfig.
+X86_COMMON = """CONFIG_64BIT=y
+CONFIG_PCI=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_MMIO=y
+CONFIG_VDPA=y
+CONFIG_VIRTIO_VDPA=y
+CONFIG_PM=y
+"""
+CONFIGS = {
+	# UML: the repo's .kunitconfig (read from the tip), see uml_fragment().
+	'uml': dict(arch='um', base='defconfig', image='linux'),
+	'x86_64-pm': dict(arch='x86_64', base='allnoconfig', image='vmlinux',
+			  frag=X86_COMMON + """CONFIG_SUSPEND=y
+CONFIG_PM_SLEEP=y
+CONFIG_KUNIT=y
+CONFIG_VIRTIO_PM_KUNIT_TEST=y
+CONFIG_VIRTIO_NOIRQ_KUNIT_TEST=y
+CONFIG_VIRTIO_NOIRQ_E2E_TEST=y
+"""),
+	'x86_64-nosleep': dict(arch='x86_64', base='allnoconfig',
+			       image='vmlinux', frag=X86_COMMON + """
+# CONFIG_SUSPEND is not set
+# CONFIG_HIBERNATION is not set
+"""),
+}
+# Must be y in the .config of each configuration, at every prefix.
+MUST = {
+	'uml': ['CONFIG_VIRTIO_MMIO', 'CONFIG_VIRTIO_UML', 'CONFIG_PM_SLEEP',
+		'CONFIG_KUNIT'],
+	'x86_64-pm': ['CONFIG_VIRTIO_PCI', 'CONFIG_VIRTIO_MMIO',
+		      'CONFIG_VIRTIO_VDPA', 'CONFIG_PM_SLEEP'],
+	'x86_64-nosleep': ['CONFIG_VIRTIO_PCI', 'CONFIG_VIRTIO_MMIO',
+			   'CONFIG_VIRTIO_VDPA'],
+}
+MUST_NOT = {'x86_64-nosleep': ['CONFIG_PM_SLEEP']}
+
+
+def say(msg):
+	print('series-checks: ' + msg, flush=True)
+
+
+class EnvError(Exception):
+	pass
+
+
+class UsageError(Exception):
+	pass
+
+
+def run(cmd, cwd=None, check=False, env=None, inp=None, log=None):
+	"""Run cmd, return (rc, combined output)."""
+	p = subprocess.run(cmd, cwd=cwd, env=env or ENV, input=inp,
+			   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+			   text=True, errors='replace')
+	if log:
+		with open(log, 'a') as f:
+			f.write('$ %s\n%s' % (' '.join(cmd), p.stdout))
+	if check and p.returncode:
+		raise RuntimeError('%s failed (%d):\n%s' % (' '.join(cmd),
+			p.returncode, p.stdout[-3000:]))
+	return p.returncode, p.stdout
+
+
+def git(tree, *args, check=True, env=None, inp=None):
+	rc, out = run(['git', '-C', tree, '-c', 'user.name=series-checks',
+		       '-c', 'user.email=series-checks@localhost',
+		       '-c', 'advice.detachedHead=false'] + list(args),
+		      check=check, env=env, inp=inp)
+	return out if check else (rc, out)
+
+
+class Lock:
+	"""The machine-wide build lock (blocking; one line when waiting)."""
+
+	def __enter__(self):
+		self.f = open(LOCK, 'a')
+		try:
+			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+		except BlockingIOError:
+			say('waiting for the build lock ' + LOCK)
+			fcntl.flock(self.f, fcntl.LOCK_EX)
+		return self
+
+	def __exit__(self, *a):
+		fcntl.flock(self.f, fcntl.LOCK_UN)
+		self.f.close()
+
+
+class Results:
+	def __init__(self):
+		self.passed = self.failed = 0
+		self.findings = []
+
+	def add(self, name, ok, reason='', details=()):
+		if ok:
+			self.passed += 1
+			print('ok ' + name, flush=True)
+		else:
+			self.failed += 1
+			print('FAIL %s: %s' % (name, reason), flush=True)
+			for d in details:
+				print('    ' + d, flush=True)
+
+
+# ---------------------------------------------------------------- tree
+
+class Series:
+	"""The runner's work tree: base, one commit per patch, placed files."""
+
+	def __init__(self, kernel):
+		self.kernel = kernel
+		self.base = git(kernel, 'rev-parse', 'base^{commit}').strip()
+		revs = git(kernel, 'rev-list', '--reverse', 'base..HEAD').split()
+		if len(revs) < 2:
+			raise UsageError('%s: no patches on top of tag base' % kernel)
+		subj = git(kernel, 'log', '-1', '--format=%s', revs[-1]).strip()
+		if subj != PLACED_SUBJECT:
+			raise UsageError('%s: last commit is not "%s"' %
+					 (kernel, PLACED_SUBJECT))
+		self.patches = revs[:-1]
+		self.placed = revs[-1]
+		self.hook = self.patches[-1]
+
+	def prefix(self, k):
+		"""Commit of the first k patches (the tip with placed files)."""
+		if k == 0:
+			return self.base
+		if k == len(self.patches):
+			return self.placed
+		return self.patches[k - 1]
+
+	def tree_id(self, rev):
+		return git(self.kernel, 'rev-parse', rev + '^{tree}').strip()
+
+	def changed_files(self):
+		out = git(self.kernel, 'diff', '--name-status', self.base,
+			  self.hook)
+		return [l.split('\t') for l in out.splitlines()]
+
+	def new_test_files(self):
+		out = git(self.kernel, 'diff', '--name-only', '--diff-filter=A',
+			  self.hook, self.placed, '--', TESTS_DIR)
+		return out.split()
+
+
+def scratch_worktree(series, path):
+	"""One detached scratch worktree of the runner's repo, kept across runs.
+
+	The runner may recreate its repo (series changed), which orphans the
+	scratch worktree: then attach the existing checkout to a new worktree
+	entry so that unchanged files keep their mtimes (incremental builds)."""
+	kernel = series.kernel
+	common = os.path.realpath(git(kernel, 'rev-parse', '--path-format=absolute',
+				      '--git-common-dir').strip())
+	if os.path.isdir(path):
+		rc, out = git(path, 'rev-parse', '--path-format=absolute',
+			      '--git-common-dir', check=False)
+		if rc == 0 and os.path.realpath(out.strip()) == common and \
+				git(path, 'cat-file', '-t', series.placed,
+				    check=False)[0] == 0:
+			git(path, 'am', '--abort', check=False)
+			return path
+		say('re-attaching scratch worktree %s' % path)
+		git(kernel, 'worktree', 'prune', check=False)
+		tmp = path + '.new'
+		shutil.rmtree(tmp, ignore_errors=True)
+		git(kernel, 'worktree', 'add', '--no-checkout', '--detach', tmp,
+		    series.placed)
+		dotgit = os.path.join(path, '.git')
+		if os.path.isdir(dotgit):
+			shutil.rmtree(dotgit)
+		elif os.path.lexists(dotgit):
+			os.unlink(dotgit)
+		shutil.move(os.path.join(tmp, '.git'), dotgit)
+		os.rmdir(tmp)
+		admin = git(path, 'rev-parse', '--path-format=absolute',
+			    '--git-dir').strip()
+		with open(os.path.join(admin, 'gitdir'), 'w') as f:
+			f.write(os.path.realpath(dotgit) + '\n')
+		git(path, 'reset', '-q', '--mixed', series.placed)
+		git(path, 'reset', '-q', '--hard', series.placed)
+		git(path, 'clean', '-qfdx')
+		return path
+	say('creating scratch worktree %s (once)' % path)
+	os.makedirs(os.path.dirname(path), exist_ok=True)
+	git(kernel, 'worktree', 'prune', check=False)
+	git(kernel, 'worktree', 'add', '--detach', path, series.placed)
+	return path
+
+
+def checkout(scratch, rev):
+	git(scratch, 'am', '--abort', check=False)
+	git(scratch, 'checkout', '-q', '-f', '--detach', rev)
+	git(scratch, 'clean', '-qfdx')
+
+
+# ---------------------------------------------------------------- checks 1, 2
+
+def check_checkpatch(res, series, kernel):
+	patches = []
+	with open(os.path.join(REPO, 'patches', 'series')) as f:
+		for line in f:
+			line = line.split('#')[0].split()
+			if line:
+				patches.append(line[0])
+	for p in patches:
+		path = os.path.join(REPO, 'patches', p)
+		rc, out = run(['perl', 'scripts/checkpatch.pl', '--strict',
+			       '--no-color', '--showfile', path], cwd=kernel)
+		checkpatch_result(res, 'checkpatch ' + p, rc, out)
+	for f in series.new_test_files():
+		if not f.endswith(('.c', '.h')):
+			continue
+		rc, out = run(['perl', 'scripts/checkpatch.pl', '--strict',
+			       '--no-color', '--showfile', '-f', f], cwd=kernel)
+		checkpatch_result(res, 'checkpatch -f ' + f, rc, out, False)
+
+
+def checkpatch_result(res, name, rc, out, strict_checks=True):
+	m = re.search(r'total: (\d+) errors, (\d+) warnings, (?:(\d+) checks, )?',
+		      out)
+	if not m:
+		res.add(name, False, 'checkpatch gave no total (rc %d)' % rc,
+			out.splitlines()[-5:])
+		return
+	e, w, c = (int(x or 0) for x in m.groups())
+	lines = [l for l in out.splitlines()
+		 if re.match(r'^\S+:\d+: (ERROR|WARNING|CHECK):', l)
+		 or re.match(r'^(ERROR|WARNING|CHECK):', l)]
+	if strict_checks or e + w:
+		res.add(name, e + w + c == 0 if strict_checks else e + w == 0,
+			'%d errors, %d warnings, %d checks' % (e, w, c), lines)
+	else:
+		res.add(name, True)
+		if c:
+			print('    note: %d CHECK(s), not counted for -f:' % c)
+			for l in lines:
+				print('    ' + l)
+
+
+def kdoc_lines(kernel, path, content):
+	"""kernel-doc warnings of one file's content, line numbers dropped."""
+	with tempfile.TemporaryDirectory() as d:
+		tmp = os.path.join(d, os.path.basename(path))
+		with open(tmp, 'w') as f:
+			f.write(content)
+		rc, out = run([os.path.join(kernel, 'scripts/kernel-doc'),
+			       '-none', '-Wall', tmp], cwd=kernel)
+	lines = []
+	for l in out.splitlines():
+		l = l.replace(tmp, path)
+		l = re.sub(re.escape(path) + r':\d+\b:?', path + ':', l)
+		l = re.sub(r' at line \d+', '', l)
+		if l.strip():
+			lines.append(l)
+	return rc, lines
+
+
+def check_kerneldoc(res, series, kernel):
+	files = [(st, f) for st, f in series.changed_files()]
+	files += [('A', f) for f in series.new_test_files()]
+	for st, f in files:
+		if not f.endswith(('.c', '.h')):
+			continue
+		new = git(kernel, 'show', '%s:%s' % (series.placed, f))
+		rc, after = kdoc_lines(kernel, f, new)
+		before = []
+		if st != 'A':
+			_, before = kdoc_lines(kernel, f, git(kernel, 'show',
+					      '%s:%s' % (series.base, f)))
+		extra = list((collections.Counter(after) -
+			      collections.Counter(before)).elements())
+		name = 'kernel-doc ' + f
+		if extra:
+			res.add(name, False, '%d new warning(s)' % len(extra), extra)
+		else:
+			res.add(name, True)
+
+
+# ---------------------------------------------------------------- check 3, 4
+
+WARN_RE = re.compile(r'^(?P<file>[^\s:]+):(?P<line>\d+):(?:\d+:)? '
+		     r'(?P<kind>warning|error): (?P<msg>.*)$')
+
+
+def virtio_warnings(out, scratch):
+	"""Warning/error lines about drivers/virtio and virtio headers."""
+	found = []
+	for l in out.splitlines():
+		m = WARN_RE.match(l.strip())
+		if not m:
+			continue
+		f = m.group('file')
+		f = f.replace(scratch + '/', '')
+		while f.startswith('../'):
+			f = f[3:]
+		if f.startswith(('drivers/virtio/', 'include/linux/virtio',
+				 'include/uapi/linux/virtio')):
+			found.append('%s: %s: %s' % (f, m.group('kind'),
+						     m.group('msg')))
+	return found
+
+
+class Cache:
+	"""Results of builds keyed by configuration + source tree."""
+
+	def __init__(self, path, enabled):
+		self.path, self.enabled = path, enabled
+		try:
+			with open(path) as f:
+				self.data = json.load(f)
+		except (OSError, ValueError):
+			self.data = {}
+
+	def get(self, key):
+		return self.data.get(key) if self.enabled else None
+
+	def put(self, key, value):
+		self.data[key] = value
+		tmp = self.path + '.tmp'
+		with open(tmp, 'w') as f:
+			json.dump(self.data, f, indent=1, sort_keys=True)
+		os.replace(tmp, self.path)
+
+
+def key_of(*parts):
+	return hashlib.sha256('\0'.join((VERSION,) + parts).encode()
+			      ).hexdigest()[:32]
+
+
+class Builder:
+	def __init__(self, name, scratch, build_dir, frag, jobs, logdir):
+		self.name, self.scratch, self.build = name, scratch, build_dir
+		self.conf = CONFIGS[name]
+		self.frag = frag
+		self.jobs = jobs
+		self.log = os.path.join(logdir, 'build-%s.log' % name)
+		os.makedirs(build_dir, exist_ok=True)
+
+	def make(self, *args):
+		cmd = ['make', '-C', self.scratch, 'O=' + self.build,
+		       'ARCH=' + self.conf['arch'], '-j%d' % self.jobs] + list(args)
+		return run(cmd, log=self.log)
+
+	def configure(self):
+		"""(Re)write .config from the fragment for the checked-out tree."""
+		fpath = os.path.join(self.build, 'fragment.config')
+		with open(fpath, 'w') as f:
+			f.write(self.frag)
+		rc, out = self.make('KCONFIG_ALLCONFIG=' + fpath, self.conf['base']
+				    if self.conf['base'] == 'allnoconfig' else
+				    'olddefconfig')
+		if rc:
+			return 'config failed: ' + out.strip().splitlines()[-1]
+		with open(os.path.join(self.build, '.config')) as f:
+			cfg = f.read()
+		for sym in MUST.get(self.name, []):
+			if '\n%s=y' % sym not in '\n' + cfg:
+				return '%s is not set in .config' % sym
+		for sym in MUST_NOT.get(self.name, []):
+			if '\n%s=y' % sym in '\n' + cfg:
+				return '%s is set in .config' % sym
+		return None
+
+	def build_step(self, targets, sparse=False):
+		"""Build targets with W=1; return (error or None, warnings)."""
+		if self.conf['base'] != 'allnoconfig':
+			# UML: .config = fragment, then olddefconfig
+			with open(os.path.join(self.build, '.config'), 'w') as f:
+				f.write(self.frag)
+		err = self.configure()
+		if err:
+			return err, []
+		# Recompile drivers/virtio so that all its warnings are seen.
+		vdir = os.path.join(self.build, 'drivers', 'virtio')
+		for root, _, files in os.walk(vdir):
+			for f in files:
+				if f.endswith('.o'):
+					os.unlink(os.path.join(root, f))
+		rc, out = self.make('W=1', *targets)
+		warns = virtio_warnings(out, self.scratch)
+		if rc:
+			errs = [l for l in out.splitlines()
+				if ' error' in l or 'Error ' in l
+				or 'undefined reference' in l][:15]
+			return 'make %s failed' % ' '.join(targets), errs
+		if sparse:
+			rc, sout = self.make('C=2', 'CHECK=sparse', 'drivers/virtio/')
+			if rc:
+				return 'make C=2 drivers/virtio/ failed', \
+					sout.splitlines()[-10:]
+			return None, warns, virtio_warnings(sout, self.scratch)
+		return None, warns
+
+
+def new_items(after, before):
+	return list((collections.Counter(after) -
+		     collections.Counter(before)).elements())
+
+
+def check_builds(res, series, scratch, cachedir, cache, args, mbox_tree):
+	n = len(series.patches)
+	uml_frag = git(series.kernel, 'show', series.placed + ':.kunitconfig')
+	names = ['uml', 'x86_64-pm', 'x86_64-nosleep']
+	for name in names:
+		frag = uml_frag if name == 'uml' else CONFIGS[name]['frag']
+		b = Builder(name, scratch, os.path.join(cachedir, 'build-' + name),
+			    frag, args.jobs, cachedir)
+		image = CONFIGS[name]['image']
+		sparse = name == 'x86_64-pm'
+		base_warn = base_sparse = None
+		steps = list(range(0, n + 1))
+		for k in steps:
+			rev = series.prefix(k)
+			link = args.link == 'all' or k == n
+			targets = ['drivers/virtio/'] + ([image] if link else [])
+			do_sparse = sparse and k in (0, n)
+			key = key_of('build', name, frag, series.tree_id(rev),
+				     ' '.join(targets), str(do_sparse))
+			r = cache.get(key)
+			t0 = time.time()
+			if r is None:
+				checkout(scratch, rev)
+				with Lock():
+					out = b.build_step(targets, do_sparse)
+				r = dict(error=out[0], warnings=out[1],
+					 sparse=out[2] if len(out) > 2 else [])
+				if not r['error']:
+					cache.put(key, r)
+				say('%s prefix %d/%d built in %ds' %
+				    (name, k, n, time.time() - t0))
+			label = 'build %s base' % name if k == 0 else \
+				'build %s W=1 patches 1..%d%s' % (
+					name, k, ' + tests' if k == n else '')
+			if k == 0:
+				base_warn = r['warnings']
+				base_sparse = r['sparse']
+				if r['error']:
+					res.add(label, False, r['error'], r['warnings'])
+					break
+				continue
+			if r['error']:
+				res.add(label, False, r['error'], r['warnings'])
+				continue
+			extra = new_items(r['warnings'], base_warn)
+			res.add(label, not extra, '%d new warning(s) in '
+				'drivers/virtio vs base' % len(extra), extra)
+			if do_sparse and k == n:
+				extra = new_items(r['sparse'], base_sparse)
+				res.add('sparse C=2 drivers/virtio (x86_64, tip vs base)',
+					not extra, '%d new sparse warning(s)' %
+					len(extra), extra)
+		if name == 'uml' and mbox_tree:
+			key = key_of('mbox-build', uml_frag, mbox_tree)
+			r = cache.get(key)
+			if r is None:
+				checkout(scratch, mbox_tree['commit'])
+				with Lock():
+					out = b.build_step(['drivers/virtio/'])
+				r = dict(error=out[0], warnings=out[1])
+				if not r['error']:
+					cache.put(key, r)
+			res.add('mbox: base + git am builds drivers/virtio/ (uml, '
+				'KUnit config)', not r['error'], r['error'] or '',
+				r['warnings'])
+
+
+# ---------------------------------------------------------------- check 5, 6
+
+def kunit_run(res, name, scratch, build_dir, extra, timeout):
+	"""kunit.py run in the scratch tree, /dev/kvm hidden (it hangs here)."""
+	os.makedirs(build_dir, exist_ok=True)
+	cmd = ['python3', 'tools/testing/kunit/kunit.py', 'run',
+	       '--build_dir=' + build_dir, '--timeout=%d' % timeout,
+	       '--jobs=%d' % os.cpu_count()] + extra
+	if os.path.exists('/dev/kvm') and os.geteuid() == 0 and \
+			shutil.which('unshare'):
+		cmd = ['unshare', '--mount', 'sh', '-c',
+		       'mount --bind /dev/null /dev/kvm && exec "$@"', 'sh'] + cmd
+	t0 = time.time()
+	with Lock():
+		rc, out = run(cmd, cwd=scratch,
+			      log=os.path.join(os.path.dirname(build_dir),
+					       'kunit-%s.log' % name))
+	m = None
+	for m in re.finditer(r'Testing complete\. Ran (\d+) tests: (.*)', out):
+		pass
+	summary = m.group(0) if m else 'no test summary'
+	splats = []
+	try:
+		with open(os.path.join(build_dir, 'test.log'),
+			  errors='replace') as f:
+			splats = [l.rstrip() for l in f
+				  if any(s in l for s in SPLATS)]
+	except OSError:
+		pass
+	say('%s: kunit.py exited %d after %ds; %s' %
+	    (name, rc, time.time() - t0, summary))
+	ok = rc == 0 and m is not None and 'failed' not in m.group(2) \
+		and not splats
+	reason = 'kunit.py exit %d; %s; %d splat line(s)' % (rc, summary,
+							    len(splats))
+	details = splats[:20]
+	if rc and not m:
+		details += out.strip().splitlines()[-15:]
+	res.add(name, ok, reason, details)
+
+
+def check_debug(res, series, scratch, cachedir, args):
+	checkout(scratch, series.placed)
+	kunit_run(res, 'kunit debug (uml: PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, '
+		  'DEBUG_LIST, KASAN, UBSAN)', scratch,
+		  os.path.join(cachedir, 'build-kunit-debug'),
+		  ['--kunitconfig=' + os.path.join(scratch, '.kunitconfig'),
+		   '--kconfig_add', 'CONFIG_KASAN=y',
+		   '--kconfig_add', 'CONFIG_KASAN_VMALLOC=y',
+		   '--kconfig_add', 'CONFIG_UBSAN=y'], 600)
+
+
+def check_arm64(res, series, scratch, cachedir, args):
+	checkout(scratch, series.placed)
+	kunit_run(res, 'kunit arm64 (qemu-system-aarch64)', scratch,
+		  os.path.join(cachedir, 'build-kunit-arm64'),
+		  ['--arch=arm64', '--cross_compile=aarch64-linux-gnu-',
+		   '--kunitconfig=' + os.path.join(
+			   HERE, 'e2e', 'x86_64.kunitconfig')], 900)
+
+
+# ---------------------------------------------------------------- check 7
+
+def cover_letter():
+	path = os.path.join(REPO, 'patches', 'cover-letter.txt')
+	with open(path) as f:
+		text = f.read()
+	first, _, body = text.partition('\n')
+	subject = re.sub(r'^\s*(Subject:\s*)?\[PATCH[^]]*\]\s*', '', first)
+	return subject.strip(), body.strip('\n') + '\n'
+
+
+def squash_tests(series, scratch):
+	"""A commit: the hook patch with the placed test files added.
+
+	Root .kunitconfig becomes drivers/virtio/tests/.kunitconfig; the files
+	of MBOX_EXCLUDE are left out (and their Makefile lines)."""
+	kernel = series.kernel
+	with tempfile.TemporaryDirectory() as d:
+		env = dict(ENV, GIT_INDEX_FILE=os.path.join(d, 'index'))
+		git(kernel, 'read-tree', series.hook, env=env)
+		files = git(kernel, 'ls-tree', '-r', '--full-tree', series.placed,
+			    '--', TESTS_DIR).splitlines()
+		for l in files:
+			meta, path = l.split('\t', 1)
+			mode, _, blob = meta.split()
+			if path in MBOX_EXCLUDE:
+				continue
+			if path == TESTS_DIR + '/Makefile' and MBOX_EXCLUDE:
+				text = git(kernel, 'cat-file', 'blob', blob)
+				text = re.sub(r'\n# UML coverage runs:[^\n]*\n'
+					      r'obj-\$\(CONFIG_GCOV\) \+= '
+					      r'gcov_uml\.o\n', '\n', text)
+				blob = git(kernel, 'hash-object', '-w', '--stdin',
+					   inp=text).strip()
+			git(kernel, 'update-index', '--add', '--cacheinfo',
+			    '%s,%s,%s' % (mode, blob, path), env=env)
+		kc = git(kernel, 'rev-parse', series.placed + ':.kunitconfig').strip()
+		git(kernel, 'update-index', '--add', '--cacheinfo',
+		    '100644,%s,%s/.kunitconfig' % (kc, TESTS_DIR), env=env)
+		tree = git(kernel, 'write-tree', env=env).strip()
+	fmt = git(kernel, 'log', '-1', '--format=%an%x00%ae%x00%ad%x00%B',
+		  '--date=raw', series.hook)
+	an, ae, ad, msg = fmt.split('\0', 3)
+	cenv = dict(ENV, GIT_AUTHOR_NAME=an, GIT_AUTHOR_EMAIL=ae,
+		    GIT_AUTHOR_DATE=ad, GIT_COMMITTER_NAME=an,
+		    GIT_COMMITTER_EMAIL=ae, GIT_COMMITTER_DATE=ad)
+	commit = git(kernel, 'commit-tree', tree, '-p', series.hook + '^',
+		     env=cenv, inp=msg).strip()
+	return commit, tree
+
+
+def make_mbox(series, scratch, out):
+	commit, tree = squash_tests(series, scratch)
+	subject, body = cover_letter()
+	mbox = git(series.kernel, '-c', 'diff.noprefix=false',
+		   '-c', 'diff.mnemonicPrefix=false', '-c', 'diff.renames=true',
+		   'format-patch', '--stdout', '--cover-letter', '--numbered',
+		   '--zero-commit', '--no-signature', '--abbrev=12',
+		   '--no-binary', '%s..%s' % (series.base, commit))
+	if '*** SUBJECT HERE ***' not in mbox or '*** BLURB HERE ***' not in mbox:
+		raise RuntimeError('format-patch gave no cover letter template')
+	mbox = mbox.replace('*** SUBJECT HERE ***', subject, 1)
+	mbox = mbox.replace('*** BLURB HERE ***', body.rstrip('\n'), 1)
+	with open(out, 'w') as f:
+		f.write(mbox)
+	return commit, tree
+
+
+def check_mbox(res, series, scratch, cachedir, out_path):
+	path = out_path or os.path.join(cachedir, 'series.mbox')
+	try:
+		subject, body = cover_letter()
+		commit, tree = make_mbox(series, scratch, path)
+	except (OSError, RuntimeError) as e:
+		res.add('mbox: write with cover letter', False, str(e))
+		return None
+	n = len(series.patches)
+	with open(path) as f:
+		text = f.read()
+	msgs = text.count('\nFrom 0000000000000000000000000000000000000000 ') \
+		+ text.startswith('From 0000000000000000000000000000000000000000 ')
+	want = '[PATCH 0/%d] %s' % (n, subject)
+	probs = []
+	if msgs != n + 1:
+		probs.append('%d messages, want %d' % (msgs, n + 1))
+	if want not in text:
+		probs.append('no subject "%s"' % want)
+	if len(body.split()) < 50:
+		probs.append('cover letter body is too short')
+	for f in series.new_test_files():
+		if f not in MBOX_EXCLUDE and ('+++ b/%s\n' % f) not in text:
+			probs.append('%s is not in the mbox' % f)
+	res.add('mbox: write %s (cover letter + %d patches, tests in the '
+		'hook patch)' % (path, n), not probs, '; '.join(probs))
+	# git am onto a fresh checkout of base, cover letter skipped.
+	checkout(scratch, series.base)
+	rc, aout = git(scratch, 'am', '--keep-cr', path, check=False)
+	skipped = 0
+	while rc and 'Patch is empty' in aout and skipped < 1:
+		skipped += 1
+		rc, aout = git(scratch, 'am', '--skip', check=False)
+	got = git(scratch, 'rev-parse', 'HEAD^{tree}').strip() if rc == 0 else ''
+	if rc:
+		git(scratch, 'am', '--abort', check=False)
+	ok = rc == 0 and got == tree
+	reason = 'git am failed: ' + ' | '.join(aout.strip().splitlines()[-4:]) \
+		if rc else 'result differs from series + tests (tree %s != %s)' % (
+			got, tree)
+	res.add('mbox: git am onto base', ok, reason)
+	if not ok:
+		return None
+	return dict(commit=git(scratch, 'rev-parse', 'HEAD').strip(), tree=tree)
+
+
+# ---------------------------------------------------------------- main
+
+def need_tools(full):
+	tools = {'git': 'git', 'make': 'make', 'perl': 'perl', 'gcc': 'gcc'}
+	if full:
+		tools.update({'sparse': 'sparse', 'flex': 'flex', 'bison': 'bison',
+			      'bc': 'bc',
+			      'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
+			      'qemu-system-aarch64': 'qemu-system-arm'})
+	missing = sorted({pkg for t, pkg in tools.items() if not shutil.which(t)})
+	if not missing:
+		return
+	cmd = ['apt-get', 'install', '-y', '--no-install-recommends'] + missing
+	if os.geteuid() != 0:
+		raise EnvError('missing packages; run as root: apt-get update && '
+			       + ' '.join(cmd))
+	say('installing ' + ' '.join(missing))
+	env = dict(ENV, DEBIAN_FRONTEND='noninteractive')
+	if run(['apt-get', 'update'], env=env)[0] or run(cmd, env=env)[0]:
+		raise EnvError('apt-get install %s failed' % ' '.join(missing))
+
+
+def default_cache():
+	base = os.environ.get('NOIRQ_KUNIT_CACHE') or os.path.join(
+		os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
+		'noirq-kunit')
+	return os.path.join(base, 'series-checks')
+
+
+GROUPS = ['checkpatch', 'kernel-doc', 'build', 'debug', 'arm64', 'mbox']
+
+
+def parse_args(argv):
+	p = argparse.ArgumentParser(
+		prog='series_checks.py',
+		description='Upstream-readiness checks of the noirq series '
+		'(see SERIES_CHECKS.md). Last line: "N passed, N failed".')
+	p.add_argument('--kernel', metavar='WORKTREE',
+		       help='the runner\'s work tree (default: output of '
+		       '"tools/kunit-runner/run tree"); only read')
+	p.add_argument('--cache', metavar='DIR', default=None,
+		       help='scratch worktree, build dirs and results '
+		       '(default %s)' % default_cache())
+	p.add_argument('--quick', action='store_true',
+		       help='checkpatch, kernel-doc and mbox only: no builds')
+	p.add_argument('--only', metavar='GROUPS',
+		       help='comma-separated subset of: ' + ','.join(GROUPS))
+	p.add_argument('--mbox', metavar='OUT',
+		       help='write the mbox (cover letter + series + tests) to '
+		       'OUT; alone, runs only the mbox checks')
+	p.add_argument('--link', choices=['tip', 'all'], default='all',
+		       help='link the kernel image at every prefix (all, '
+		       'default) or only at the tip')
+	p.add_argument('--no-cache', action='store_true',
+		       help='rebuild even when a configuration + tree was '
+		       'already checked')
+	p.add_argument('--jobs', type=int, default=os.cpu_count() or 2)
+	args = p.parse_args(argv)
+	if args.only:
+		groups = args.only.split(',')
+		bad = [g for g in groups if g not in GROUPS]
+		if bad:
+			p.error('unknown group(s) in --only: ' + ','.join(bad))
+	elif args.quick:
+		groups = ['checkpatch', 'kernel-doc', 'mbox']
+	elif args.mbox:
+		groups = ['mbox']
+	else:
+		groups = GROUPS
+	args.groups = groups
+	args.mbox_build = not args.quick and 'build' in groups
+	return args
+
+
+def main(argv=None):
+	try:
+		args = parse_args(argv if argv is not None else sys.argv[1:])
+	except SystemExit as e:
+		return EXIT_USAGE if e.code else EXIT_OK
+	t0 = time.time()
+	res = Results()
+	try:
+		full = any(g in args.groups for g in ('build', 'debug', 'arm64'))
+		need_tools(full)
+		kernel = args.kernel
+		if not kernel:
+			rc, out = run([os.path.join(HERE, 'run'), 'tree'])
+			if rc:
+				sys.stdout.write(out)
+				raise EnvError('"tools/kunit-runner/run tree" failed '
+					       '(exit %d)' % rc)
+			kernel = out.strip().splitlines()[-1]
+		kernel = os.path.realpath(kernel)
+		if not os.path.isfile(os.path.join(kernel, 'scripts/checkpatch.pl')):
+			raise UsageError('%s is not a kernel work tree' % kernel)
+		series = Series(kernel)
+		cachedir = os.path.realpath(args.cache or default_cache())
+		os.makedirs(cachedir, exist_ok=True)
+		for f in os.listdir(cachedir):
+			if f.endswith('.log'):
+				os.unlink(os.path.join(cachedir, f))
+		say('kernel %s, %d patches; scratch and logs in %s' %
+		    (kernel, len(series.patches), cachedir))
+		scratch = scratch_worktree(series, os.path.join(cachedir, 'linux'))
+		cache = Cache(os.path.join(cachedir, 'results.json'),
+			      not args.no_cache)
+		if 'checkpatch' in args.groups:
+			check_checkpatch(res, series, kernel)
+		if 'kernel-doc' in args.groups:
+			check_kerneldoc(res, series, kernel)
+		mbox_tree = None
+		if 'mbox' in args.groups:
+			mbox_tree = check_mbox(res, series, scratch, cachedir,
+					       args.mbox and os.path.abspath(args.mbox))
+		if 'build' in args.groups:
+			check_builds(res, series, scratch, cachedir, cache, args,
+				     mbox_tree if args.mbox_build else None)
+		if 'debug' in args.groups:
+			check_debug(res, series, scratch, cachedir, args)
+		if 'arm64' in args.groups:
+			check_arm64(res, series, scratch, cachedir, args)
+	except UsageError as e:
+		say('error: %s' % e)
+		return EXIT_USAGE
+	except EnvError as e:
+		say('error: %s' % e)
+		return EXIT_ENV
+	say('done in %dm%02ds' % divmod(int(time.time() - t0), 60))
+	print('%d passed, %d failed' % (res.passed, res.failed), flush=True)
+	return EXIT_OK if res.failed == 0 and res.passed else EXIT_FAIL
+
+
+if __name__ == '__main__':
+	sys.exit(main())
