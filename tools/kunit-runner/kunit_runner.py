@@ -95,6 +95,7 @@ TOOL_PACKAGES = {
 	'xz': 'xz-utils', 'dpkg-deb': 'dpkg', 'apt-get': 'apt',
 	'qemu-system-x86_64': 'qemu-system-x86',
 	'qemu-system-aarch64': 'qemu-system-arm',
+	'lcov': 'lcov', 'genhtml': 'lcov',
 }
 BUILD_TOOLS = ('git', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'tar')
 FETCH_TOOLS = ('apt-get', 'dpkg-deb', 'xz', 'tar')
@@ -373,6 +374,10 @@ class Runner:
 			name = 'linux-' + hashlib.sha1(str(self.kernel).encode()).hexdigest()[:10]
 		else:
 			name = 'linux'
+		if args.upto is not None:
+			# A patch subset has its own work tree and build dir, so the
+			# full series' tree and build are never reset or rebuilt.
+			name += f'-upto{args.upto}'
 		self.wt = self.cache / 'work' / name
 		self.state_path = self.cache / 'work' / (name + '.state.json')
 		arch = args.arch
@@ -901,16 +906,20 @@ class Runner:
 		return [sys.executable, str(wt / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
 
 	def common_args(self, kunitconfig):
-		a = [f'--build_dir={self.build_dir}', f'--arch={self.args.arch}',
-		     f'--kunitconfig={kunitconfig}']
+		"""kunit.py options; @kunitconfig is a list of fragments (merged by kunit.py)."""
+		a = [f'--build_dir={self.build_dir}', f'--arch={self.args.arch}']
+		a += [f'--kunitconfig={k}' for k in kunitconfig]
 		a += [f'--kconfig_add={k}' for k in (self.args.kconfig_add or [])]
 		return a
 
 	def kunitconfig(self):
-		kc = Path(self.args.kunitconfig).resolve() if self.args.kunitconfig else self.repo / '.kunitconfig'
-		if not kc.is_file():
-			raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
-		return kc
+		"""The kunitconfig fragments: --kunitconfig (repeatable) or the repo's .kunitconfig."""
+		kcs = [Path(k).resolve() for k in self.args.kunitconfig] if self.args.kunitconfig \
+			else [self.repo / '.kunitconfig']
+		for kc in kcs:
+			if not kc.is_file():
+				raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
+		return kcs
 
 	def stream(self, cmd, cwd, log=None):
 		"""Run @cmd, echoing its output (and writing it to @log)."""
@@ -932,7 +941,7 @@ class Runner:
 		for f in sorted(set(filter(None, files))):
 			p = wt / f
 			h.update(f.encode() + b'\0' + (sha256_file(p) if p.is_file() else '-').encode())
-		return {'arch': self.args.arch, 'kunitconfig': sha256_file(kc),
+		return {'arch': self.args.arch, 'kunitconfig': [sha256_file(k) for k in kc],
 			'kconfig_add': list(self.args.kconfig_add or []), 'kconfig_files': h.hexdigest(),
 			'wt': str(wt)}
 
@@ -960,9 +969,11 @@ class Runner:
 
 	def build_cmd(self, wt, kc):
 		jobs = self.args.jobs or len(os.sched_getaffinity(0))
+		mo = list(self.args.make_option or [])
 		if self.args.arch == 'um' and not self.args.kunit_build:
-			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}', 'linux']
-		return self.kunit_py(wt) + ['build'] + self.common_args(kc) + [f'--jobs={jobs}']
+			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + ['linux']
+		return self.kunit_py(wt) + ['build'] + self.common_args(kc) + [f'--jobs={jobs}'] + \
+			[f'--make_options={m}' for m in mo]
 
 	def build_step(self, wt, kc):
 		cmd = self.build_cmd(wt, kc)
@@ -1065,6 +1076,202 @@ class Runner:
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
 
+	# ---- coverage -------------------------------------------------------
+
+	def coverage(self):
+		"""Build and run the suite with gcov (UML), report the series' lines.
+
+		Sets self.cov_counts to (checks passed, checks failed, 0): the
+		threshold check plus any KUnit failure of the coverage run.
+		"""
+		self.cov_counts = (0, 1, 0)
+		if self.args.arch != 'um':
+			raise RunnerError(EXIT_USAGE, 'coverage runs under UML only (no --arch)')
+		tools = list(BUILD_TOOLS) + ['lcov', 'genhtml']
+		if not self.kernel:
+			tools += FETCH_TOOLS
+		self.ensure_tools(tuple(dict.fromkeys(tools)))
+		if not self.args.build_dir:
+			self.build_dir = self.build_dir.with_name(self.build_dir.name + '-coverage')
+		if not self.args.out:
+			self.out_dir = self.out_dir / 'coverage'
+		kc = self.kunitconfig()
+		wt = self.prepare()
+		frag = wt / COVERAGE_FRAGMENT
+		if not frag.is_file():
+			raise RunnerError(EXIT_USAGE, f'{frag}: no such file (a kernel tree without UML coverage?)')
+		kc = kc + [frag]
+		self.build_dir.mkdir(parents=True, exist_ok=True)
+		self.out_dir.mkdir(parents=True, exist_ok=True)
+		info_all = self.out_dir / 'coverage-all.info'
+		info = self.out_dir / 'coverage.info'
+		html = self.out_dir / 'html'
+		for f in (info_all, info):
+			if f.exists():
+				f.unlink()
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+			self.config_step(wt, kc)
+			self.build_step(wt, kc)
+			stale = remove_gcda(self.build_dir)
+			say(f'coverage: removed {stale} stale .gcda file(s)')
+			self.exec_step(wt, kc)
+			ku_failed = self.counts[1] if self.counts else 1
+			say('coverage: lcov --capture')
+			r = run_cmd(['lcov', '--quiet', '--capture', '--directory', self.build_dir / COVERAGE_OBJDIR,
+				     '--base-directory', wt, '--output-file', info_all], env=self.env, check=False)
+		if r.returncode != 0 or not info_all.is_file():
+			out(r.stdout or '')
+			raise RunnerError(EXIT_TESTS_FAILED, f'lcov --capture failed (exit {r.returncode}); '
+					  'no coverage data (were .gcda files written?)')
+		r = run_cmd(['lcov', '--quiet', '--extract', info_all] + [f'*/{f}' for f in COVERAGE_FILES] +
+			    ['--output-file', info], env=self.env, check=False)
+		if r.returncode != 0 or not info.is_file():
+			out(r.stdout or '')
+			raise RunnerError(EXIT_TESTS_FAILED, f'lcov --extract failed (exit {r.returncode})')
+		if html.exists():
+			shutil.rmtree(html)
+		r = run_cmd(['genhtml', '--quiet', '--output-directory', html, info], env=self.env, check=False)
+		if r.returncode != 0:
+			out(r.stdout or '')
+			say(f'genhtml failed (exit {r.returncode}); no HTML report')
+		else:
+			say(f'coverage: HTML report {html / "index.html"}')
+		_, tip = self.patch_tip()
+		report = series_coverage(self.git, 'base', tip, info.read_text(), COVERAGE_FILES)
+		ok = print_coverage(report, COVERAGE_ENFORCED)
+		failed = ku_failed + (0 if ok else 1)
+		self.cov_counts = (1 if ok else 0, failed, 0)
+		say(f'coverage: lcov data {info}')
+		out(summary_line(*self.cov_counts))
+		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+
+
+# --------------------------------------------------------------------------
+# coverage of the series' new and changed lines
+
+COVERAGE_FRAGMENT = 'tools/testing/kunit/configs/coverage_uml.config'
+# lcov --capture reads the .gcda files below this dir of the build dir only
+# (all three files live there; capturing the whole kernel takes minutes).
+COVERAGE_OBJDIR = 'drivers/virtio'
+COVERAGE_FILES = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c',
+		  'drivers/virtio/virtio_mmio.c')
+# Files whose new and changed lines must all be covered; the others are
+# only reported.
+COVERAGE_ENFORCED = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c')
+
+
+def remove_gcda(build_dir):
+	n = 0
+	for dirpath, _, filenames in os.walk(build_dir):
+		for fn in filenames:
+			if fn.endswith('.gcda'):
+				os.unlink(os.path.join(dirpath, fn))
+				n += 1
+	return n
+
+
+def added_lines(diff_text):
+	"""{path: set of line numbers} added in the new side of a unified diff."""
+	res = {}
+	path = None
+	new_no = None
+	hunk_re = re.compile(r'^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@')
+	for line in diff_text.splitlines():
+		if line.startswith('+++ '):
+			name = line[4:].split('\t')[0]
+			path = None if name == '/dev/null' else re.sub(r'^b/', '', name)
+			if path is not None:
+				res.setdefault(path, set())
+			new_no = None
+			continue
+		if line.startswith(('--- ', 'diff --git ', 'index ')) and new_no is None:
+			continue
+		m = hunk_re.match(line)
+		if m:
+			new_no = int(m.group(1))
+			continue
+		if new_no is None or path is None:
+			continue
+		if line.startswith('+'):
+			res[path].add(new_no)
+			new_no += 1
+		elif line.startswith(' '):
+			new_no += 1
+	return res
+
+
+def parse_lcov_info(text):
+	"""{source path (SF:): {line: hit count}} from an lcov .info file."""
+	res = {}
+	cur = None
+	for line in text.splitlines():
+		if line.startswith('SF:'):
+			cur = res.setdefault(line[3:].strip(), {})
+		elif line.startswith('DA:') and cur is not None:
+			f = line[3:].split(',')
+			ln, cnt = int(f[0]), int(f[1]) if f[1].lstrip('-').isdigit() else 0
+			cur[ln] = max(cur.get(ln, 0), cnt)
+		elif line.startswith('end_of_record'):
+			cur = None
+	return res
+
+
+def series_coverage(git, base, tip, info_text, files):
+	"""Per file: (covered, instrumented, uncovered lines) of the lines the
+	series adds or changes (git diff -U0 base tip), intersected with the
+	instrumented lines (DA: records) of the .info; None when the .info has
+	no record for the file."""
+	diff = git('diff', '-U0', '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/',
+		   base, tip, '--', *files).stdout
+	added = added_lines(diff)
+	info = parse_lcov_info(info_text)
+	report = {}
+	for f in files:
+		da = None
+		for sf, lines in info.items():
+			if sf == f or sf.endswith('/' + f):
+				da = lines
+				break
+		if da is None:
+			report[f] = None
+			continue
+		instr = sorted(l for l in added.get(f, ()) if l in da)
+		unc = [l for l in instr if da[l] == 0]
+		report[f] = (len(instr) - len(unc), len(instr), unc)
+	return report
+
+
+def line_ranges(lines):
+	"""[3, 4, 5, 9] -> '3-5, 9'."""
+	parts = []
+	for l in lines:
+		if parts and parts[-1][1] == l - 1:
+			parts[-1][1] = l
+		else:
+			parts.append([l, l])
+	return ', '.join(str(a) if a == b else f'{a}-{b}' for a, b in parts)
+
+
+def print_coverage(report, enforced):
+	"""Print the per-file figures; True when every enforced file is at 100%."""
+	ok = True
+	say('coverage of the lines the series adds or changes (covered/instrumented):')
+	for f, r in report.items():
+		must = f in enforced
+		tag = 'required 100%' if must else 'reported only'
+		if r is None:
+			out(f'  {f}: no coverage data ({tag})')
+			ok = ok and not must
+			continue
+		cov, ins, unc = r
+		pct = 100.0 * cov / ins if ins else 100.0
+		out(f'  {f}: {cov}/{ins} ({pct:.1f}%, {tag})' +
+		    (f'; uncovered lines: {line_ranges(unc)}' if unc else ''))
+		if must and unc:
+			ok = False
+	say('coverage check: ' + ('PASS' if ok else 'FAIL') + ' (' + ', '.join(enforced) + ' at 100%)')
+	return ok
+
 
 def summary_line(passed, failed, skipped=0):
 	s = f'{passed} passed, {failed} failed'
@@ -1129,39 +1336,254 @@ def cmd_selftest(args):
 	return EXIT_OK if counts[1] == 0 else EXIT_TESTS_FAILED
 
 
-def cmd_test_all(args, env=None, is_root=None):
-	"""Self-tests (in a subprocess) and the KUnit suite; one combined line."""
-	say('test-all: runner self-tests')
+HERE = Path(__file__).resolve().parent
+BASE_KUNITCONFIG = HERE / 'base.kunitconfig'
+E2E_PY = HERE / 'e2e.py'
+X86_64_SH = HERE / 'e2e' / 'kunit-x86_64.sh'
+SERIES_CHECKS_PY = HERE / 'series_checks.py'
+HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
+HARDEN_FILTER = 'virtio_noirq*'
+BASE_PROOF_UPTO = (0, 2)
+SUMMARY_RE = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$')
+
+
+def parse_summary(lines, rc):
+	"""Counts of the last `N passed, N failed[, N skipped]` line of @lines.
+
+	No such line counts as one failure; so does a non-zero exit code
+	with no failure counted.
+	"""
+	for line in reversed(lines):
+		m = SUMMARY_RE.match(line.strip())
+		if m:
+			p, f, sk = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+			if rc != 0 and f == 0:
+				say(f'exit code {rc} with no failure counted; counting one failure')
+				f = 1
+			return p, f, sk
+	say(f'no "N passed, N failed" line (exit code {rc}); counting one failure')
+	return 0, 1, 0
+
+
+def stream_cmd(cmd, env=None, cwd=None):
+	"""Run @cmd, echoing its output; return (exit code, output lines)."""
+	try:
+		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+				     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+				     errors='backslashreplace')
+	except OSError as e:
+		raise RunnerError(EXIT_ENV, f'cannot run {cmd[0]}: {e}')
+	lines = []
+	for line in p.stdout:
+		out(line)
+		lines.append(line.rstrip('\n'))
+	return p.wait(), lines
+
+
+def kunit_json_counts(js, raw_log=None):
+	"""(passed, failed, skipped) of a kunit.py --json file (+ splat lines of @raw_log)."""
+	try:
+		misc = json.loads(Path(js).read_text())['misc']
+		c = [misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0), misc['skipped']]
+	except (OSError, ValueError, KeyError, TypeError):
+		say(f'no readable test results in {js}; counting one failure')
+		return 0, 1, 0
+	if sum(c) == 0:
+		say('no test ran; counting one failure')
+		c[1] = 1
+	if raw_log and Path(raw_log).exists():
+		with open(raw_log, errors='backslashreplace') as f:
+			splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
+		for l in splats:
+			say(f'kernel splat: {l.strip()}')
+		c[1] += len(splats)
+	return tuple(c)
+
+
+class TestAll:
+	"""Context of the test-all stages; each stage returns (passed, failed, skipped)."""
+
+	def __init__(self, args, env=None, is_root=None):
+		self.args, self.env, self.is_root = args, env, is_root
+		self.main = Runner(args, env=env, is_root=is_root)
+		self.penv = dict(self.main.env)
+
+	def sub_args(self, **kw):
+		a = argparse.Namespace(**vars(self.args))
+		for k, v in kw.items():
+			setattr(a, k, v)
+		return a
+
+	def runner_stage(self, args, check=None):
+		r = Runner(args, env=self.env, is_root=self.is_root)
+		r.run()
+		c = r.counts or (0, 1, 0)
+		if check:
+			ok = check(r)
+			c = (c[0] + (1 if ok else 0), c[1] + (0 if ok else 1), c[2])
+		return c
+
+	def work_tree(self):
+		return self.main.prepare()
+
+	def stages(self):
+		st = [('runner self-tests', stage_selftests),
+		      ('KUnit suite (UML, .kunitconfig)', stage_kunit)]
+		if self.args.quick:
+			return st
+		return st + [
+			('KUnit noirq suites, notification hardening (UML)', stage_harden),
+			('base behaviour proof (--upto 0 and 2, base suites)', stage_base_proof),
+			('end to end under QEMU microvm (e2e.py)', stage_e2e),
+			('KUnit suite under QEMU x86_64', stage_x86_64),
+			('coverage of the series (UML, gcov)', stage_coverage),
+			('series checks (series_checks.py)', stage_series_checks)]
+
+
+def stage_selftests(ta):
 	with tempfile.NamedTemporaryFile(prefix='kunit-runner-counts-', suffix='.json') as tf:
 		r = subprocess.run([sys.executable, str(Path(__file__).resolve()), 'selftest',
-				    '--counts-file', tf.name], env=env)
+				    '--counts-file', tf.name], env=ta.env)
 		try:
 			st = tuple(json.loads(Path(tf.name).read_text()))
 		except (OSError, ValueError):
 			st = (0, 1, 0)
 	if r.returncode != 0 and st[1] == 0:
 		st = (st[0], 1, st[2])
-	say('test-all: KUnit suite')
+	return st
+
+
+def stage_kunit(ta):
+	return ta.runner_stage(ta.args)
+
+
+def harden_applied(build_dir):
+	"""True when drivers/virtio/virtio.o was compiled with HARDEN_DEFINE."""
+	cmd = Path(build_dir) / 'drivers' / 'virtio' / '.virtio.o.cmd'
 	try:
-		runner = Runner(args, env=env, is_root=is_root)
-		rc = runner.run()
-		ku = runner.counts or (0, 1, 0)
+		text = cmd.read_text(errors='replace')
+	except OSError:
+		say(f'hardening self-check: no {cmd}')
+		return False
+	ok = re.search(re.escape(HARDEN_DEFINE) + r'(\s|$)', text) is not None
+	say(f'hardening self-check: {HARDEN_DEFINE} ' + ('is' if ok else 'is NOT') +
+	    f' in the compile command of {cmd}')
+	return ok
+
+
+def stage_harden(ta):
+	a = ta.sub_args(build_dir=str(ta.main.build_dir) + '-harden', filter=HARDEN_FILTER,
+			make_option=list(ta.args.make_option or []) + [f'KCFLAGS={HARDEN_DEFINE}'],
+			out=str(ta.main.out_dir / 'harden'), kunit_build=False)
+	return ta.runner_stage(a, check=lambda r: harden_applied(r.build_dir))
+
+
+def stage_base_proof(ta):
+	total = (0, 0, 0)
+	for n in BASE_PROOF_UPTO:
+		say(f'base behaviour proof: --upto {n}')
+		a = ta.sub_args(upto=n, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None, filter=None,
+				out=str(ta.main.out_dir / f'base-upto{n}'))
+		try:
+			c = ta.runner_stage(a)
+		except RunnerError as e:
+			say(e.message)
+			c = (0, 1, 0)
+		say(f'base behaviour proof --upto {n}: {summary_line(*c)}')
+		total = tuple(x + y for x, y in zip(total, c))
+	return total
+
+
+def stage_e2e(ta):
+	wt = ta.work_tree()
+	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
+	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir]
+	if not ta.main.is_root:
+		cmd.append('--no-install')
+	rc, lines = stream_cmd(cmd, env=ta.penv)
+	return parse_summary(lines, rc)
+
+
+def stage_x86_64(ta):
+	ta.main.ensure_tools(('qemu-system-x86_64',))
+	wt = ta.work_tree()
+	bdir = Path(str(ta.main.cache / 'build' / ta.main.wt.name) + '-x86_64-kunit')
+	odir = ta.main.out_dir / 'x86_64'
+	odir.mkdir(parents=True, exist_ok=True)
+	js = odir / 'results.json'
+	if js.exists():
+		js.unlink()
+	jobs = ta.args.jobs or len(os.sched_getaffinity(0))
+	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--jobs={jobs}'], env=ta.penv)
+	if (bdir / 'test.log').exists():
+		shutil.copyfile(bdir / 'test.log', odir / 'test.log')
+	c = kunit_json_counts(js, bdir / 'test.log')
+	if rc != 0 and c[1] == 0:
+		say(f'kunit-x86_64.sh exit {rc}; counting one failure')
+		c = (c[0], 1, c[2])
+	say(f'results: {js}')
+	return c
+
+
+def stage_coverage(ta):
+	a = ta.sub_args(build_dir=None, out=str(ta.main.out_dir / 'coverage'), filter=None,
+			make_option=None, kunit_build=False)
+	r = Runner(a, env=ta.env, is_root=ta.is_root)
+	r.cov_counts = (0, 1, 0)
+	try:
+		r.coverage()
 	except RunnerError as e:
 		say(e.message)
-		rc = e.code
-		ku = (0, 1, 0)
-	say(f'test-all: self-tests {summary_line(*st)}; KUnit {summary_line(*ku)} (exit {rc})')
-	total = tuple(a + b for a, b in zip(st, ku))
+	return r.cov_counts
+
+
+def stage_series_checks(ta):
+	if not SERIES_CHECKS_PY.is_file():
+		say(f'{SERIES_CHECKS_PY.name} is not present in {SERIES_CHECKS_PY.parent}; '
+		    'stage skipped (counted as 1 skipped)')
+		return 0, 0, 1
+	wt = ta.work_tree()
+	rc, lines = stream_cmd([sys.executable, SERIES_CHECKS_PY, '--kernel', wt], env=ta.penv)
+	return parse_summary(lines, rc)
+
+
+def cmd_test_all(args, env=None, is_root=None):
+	"""Every stage (or, with --quick, self-tests + KUnit suite); one combined line."""
+	ta = TestAll(args, env=env, is_root=is_root)
+	stages = ta.stages()
+	results = []
+	t_all = time.time()
+	for i, (title, fn) in enumerate(stages, 1):
+		out(f'==== test-all [{i}/{len(stages)}] {title} ====')
+		t0 = time.time()
+		try:
+			c = fn(ta)
+		except RunnerError as e:
+			say(e.message)
+			c = (0, 1, 0)
+		except Exception:  # noqa: a broken stage must not hide the others
+			import traceback
+			traceback.print_exc()
+			say(f'internal error in stage "{title}"; counting one failure')
+			c = (0, 1, 0)
+		dt = time.time() - t0
+		results.append((title, c, dt))
+		out(f'==== test-all [{i}/{len(stages)}] {title}: {summary_line(*c)} -- '
+		    f'{"FAIL" if c[1] else "ok"} ({fmt_time(dt)}) ====')
+	out('test-all summary:')
+	for title, c, dt in results:
+		out(f'  {"FAIL" if c[1] else "ok  "} {fmt_time(dt):>7}  {title}: {summary_line(*c)}')
+	out(f'  total wall time {fmt_time(time.time() - t_all)}' +
+	    (' (--quick: self-tests and the UML KUnit suite only)' if args.quick else ''))
+	total = tuple(sum(c[k] for _, c, _ in results) for k in range(3))
 	out(summary_line(*total))
-	if rc not in (EXIT_OK, EXIT_TESTS_FAILED):
-		return rc
 	return EXIT_OK if total[1] == 0 else EXIT_TESTS_FAILED
 
 
 # --------------------------------------------------------------------------
 # command line
 
-COMMANDS = ('run', 'tree', 'export', 'test-all', 'selftest')
+COMMANDS = ('run', 'tree', 'export', 'test-all', 'selftest', 'coverage')
 
 
 def build_parser():
@@ -1174,7 +1596,8 @@ def build_parser():
 	p.add_argument('command', nargs='?', default='run', choices=COMMANDS,
 		       help='run (default): prepare, config, build, exec; tree: prepare the work tree '
 		       'and print its path; export: write patches/ (and placed files) back from the work '
-		       'tree; test-all: self-tests + KUnit suite; selftest: self-tests only')
+		       'tree; test-all: every test stage (see README.md); selftest: self-tests only; '
+		       'coverage: gcov run of the suite, coverage of the lines the series adds or changes')
 	p.add_argument('--kernel', metavar='DIR', help='use this kernel tree as base instead of the '
 		       'pinned Debian package (env NOIRQ_KUNIT_KERNEL)')
 	p.add_argument('--cache', metavar='DIR', help='cache directory (env NOIRQ_KUNIT_CACHE; '
@@ -1184,7 +1607,11 @@ def build_parser():
 		       'test.log, build.log (default CACHE/out)')
 	p.add_argument('--build-dir', metavar='DIR', help='kernel build dir (default CACHE/build/...)')
 	p.add_argument('--arch', default='um', help='kunit.py --arch (default um; x86_64 uses QEMU)')
-	p.add_argument('--kunitconfig', metavar='FILE', help="default: the repo's .kunitconfig")
+	p.add_argument('--kunitconfig', metavar='FILE', action='append',
+		       help="default: the repo's .kunitconfig; may be repeated (fragments are merged)")
+	p.add_argument('--make-option', '--make_options', action='append', metavar='VAR=VALUE',
+		       help='added to the make command line of the kernel build (kunit.py '
+		       '--make_options), e.g. KCFLAGS=-DX; may be repeated; use its own --build-dir')
 	p.add_argument('--kconfig_add', '--kconfig-add', action='append', metavar='CONFIG_X=Y',
 		       help='passed to kunit.py; may be repeated')
 	p.add_argument('--filter', metavar='GLOB', help='kunit.py exec filter_glob, e.g. "virtio*"')
@@ -1196,6 +1623,8 @@ def build_parser():
 	p.add_argument('--force', action='store_true', help='discard unexported edits in the work tree')
 	p.add_argument('--lock-timeout', type=float, help=argparse.SUPPRESS)
 	p.add_argument('--counts-file', help=argparse.SUPPRESS)
+	p.add_argument('--quick', action='store_true', help='test-all: run only the self-tests and '
+		       'the UML KUnit suite')
 	p.add_argument('-v', '--verbose', action='store_true', help='verbose self-tests')
 	return p
 
@@ -1221,6 +1650,8 @@ def main(argv=None, env=None, is_root=None):
 			return EXIT_OK
 		if args.command == 'export':
 			return runner.export()
+		if args.command == 'coverage':
+			return runner.coverage()
 		return runner.run()
 	except RunnerError as e:
 		say(e.message)

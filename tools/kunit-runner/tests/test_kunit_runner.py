@@ -37,6 +37,7 @@ O ?= .
 linux:
 \t@if [ -n "$$FAKE_BUILD_FAIL" ]; then echo "drivers/virtio/virtio.c:1:1: error: fake failure" >&2; exit 2; fi
 \t@echo "  CC      drivers/virtio/virtio.o"
+\t@mkdir -p $(O)/drivers/virtio && echo "savedcmd_drivers/virtio/virtio.o := gcc $(KCFLAGS) -c -o drivers/virtio/virtio.o drivers/virtio/virtio.c" > $(O)/drivers/virtio/.virtio.o.cmd
 \t@touch $(O)/linux
 """
 
@@ -460,11 +461,20 @@ class PrepareTest(TestCase):
 		self.assertCode(self.e.main('tree'), 0)
 
 	def test_upto(self):
+		self.assertCode(self.e.main('tree'), 0)
+		full_head = git(self.e.wt, 'rev-parse', 'HEAD')
 		self.assertCode(self.e.main('tree', '--upto', '0'), 0)
-		self.assertEqual(git(self.e.wt, 'log', '--format=%s', 'base..HEAD').splitlines(),
+		# a subset has its own work tree; the full series' tree is untouched
+		sub = Path(self.e.output.strip().splitlines()[-1])
+		self.assertEqual(sub, self.e.wt.with_name(self.e.wt.name + '-upto0'))
+		self.assertEqual(git(sub, 'log', '--format=%s', 'base..HEAD').splitlines(),
 				 [kr.PLACED_SUBJECT, 'virtio: hook tests'])
-		self.assertCode(self.e.main('export'), kr.EXIT_USAGE)
+		self.assertEqual(git(self.e.wt, 'rev-parse', 'HEAD'), full_head)
+		self.assertCode(self.e.main('export', '--upto', '0'), kr.EXIT_USAGE)
 		self.assertCode(self.e.main('tree', '--upto', '9'), kr.EXIT_USAGE)
+		# and its own build dir
+		self.assertCode(self.e.main('run', '--upto', '0'), 0)
+		self.assertIn(f'O={self.e.cache}/build/{sub.name}-um', self.e.output)
 
 	def test_wrong_kernel_path(self):
 		for bad in (self.e.tmp / 'nope', self.e.repo):
@@ -623,6 +633,212 @@ class ToolsTest(TestCase):
 		self.assertCode(self.e.main('run', extra_env={'PATH': str(bin_)}, is_root=False), kr.EXIT_ENV)
 		self.assertIn('missing tools: flex', self.e.output)
 		self.assertIn('apt-get install -y flex', self.e.output)
+
+
+FAKE_X86_64_SH = r"""#!/bin/sh
+# fake kunit-x86_64.sh KERNEL_TREE BUILD_DIR --json=FILE --jobs=N
+echo "fake x86_64 run: $*" >> "$FAKE_KUNIT_LOG.x86"
+mkdir -p "$2"
+echo "    ok 1 virtio_pm_demo" > "$2/test.log"
+[ -n "$FAKE_X86_FAIL" ] && exit 1
+for a; do case $a in --json=*) j=${a#--json=};; esac; done
+echo '{"misc": {"passed": 4, "failed": 0, "crashed": 0, "skipped": 0, "errors": 0}}' > "$j"
+"""
+
+FAKE_E2E_PY = r"""#!/usr/bin/env python3
+import os, sys
+with open(os.environ['FAKE_KUNIT_LOG'] + '.e2e', 'a') as f:
+    f.write(' '.join(sys.argv[1:]) + '\n')
+if os.environ.get('FAKE_E2E_FAIL'):
+    print('5 passed, 2 failed')
+    sys.exit(1)
+print('e2e: verdict: PASS')
+print('7 passed, 0 failed')
+"""
+
+
+class TestAllTest(TestCase):
+	"""test-all with fake stages: self-tests mocked, e2e/x86_64 scripts faked."""
+
+	def setUp(self):
+		super().setUp()
+		self.fake_e2e = self.e.tmp / 'e2e.py'
+		write(self.fake_e2e, FAKE_E2E_PY, 0o755)
+		self.fake_x86 = self.e.tmp / 'kunit-x86_64.sh'
+		write(self.fake_x86, FAKE_X86_64_SH, 0o755)
+		self.fake_series = self.e.tmp / 'series_checks.py'
+		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
+			   mock.patch.object(kr, 'stage_coverage', lambda ta: (1, 0, 0)),
+			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
+			   mock.patch.object(kr, 'X86_64_SH', self.fake_x86),
+			   mock.patch.object(kr, 'SERIES_CHECKS_PY', self.fake_series)]
+		for p in patches:
+			p.start()
+			self.addCleanup(p.stop)
+
+	def calls(self):
+		return [json.loads(l) for l in self.e.kunit_log.read_text().splitlines()]
+
+	def stage_lines(self):
+		return [l for l in self.e.output.splitlines() if l.startswith('==== ') and ' -- ' in l]
+
+	def test_all_stages_and_one_final_line(self):
+		self.assertCode(self.e.main('test-all'), 0)
+		lines = self.e.output.splitlines()
+		# 5 self-tests + 3 KUnit + 3 hardened + 1 hardening self-check + 2 x 3 base
+		# + 7 e2e + 4 x86_64 + 1 coverage check; series_checks.py absent
+		self.assertEqual(lines[-1], '30 passed, 0 failed, 1 skipped')
+		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
+		self.assertIn('series_checks.py is not present', self.e.output)
+		self.assertIn('total wall time', self.e.output)
+		execs = [c for c in self.calls() if c[0] == 'exec']
+		self.assertEqual(len(execs), 4)
+		# hardening: own build dir, filter, define on the make command line, self-check
+		self.assertEqual(execs[1][-1], kr.HARDEN_FILTER)
+		self.assertTrue(any(a.startswith('--build_dir=') and a.endswith('-um-harden') for a in execs[1]))
+		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} linux', self.e.output)
+		self.assertIn(f'hardening self-check: {kr.HARDEN_DEFINE} is in', self.e.output)
+		# base proof: --upto 0 and 2 in their own work trees with base.kunitconfig
+		for c, n in ((execs[2], 0), (execs[3], 2)):
+			self.assertIn(f'--kunitconfig={kr.BASE_KUNITCONFIG}', c)
+			self.assertTrue(any(a.endswith(f'-upto{n}-um') for a in c), c)
+		self.assertNotIn(kr.HARDEN_FILTER, execs[0])
+		# e2e and x86_64 get the (full series) work tree
+		wt = str(self.e.wt)
+		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
+		self.assertIn(f'fake x86_64 run: {wt} ', (self.e.tmp / 'kunit.log.x86').read_text())
+
+	def test_failures_are_summed_and_fail_the_run(self):
+		write(self.fake_series, '#!/usr/bin/env python3\nprint("2 passed, 1 failed")\nraise SystemExit(1)\n')
+		env = {'FAKE_E2E_FAIL': '1', 'FAKE_X86_FAIL': '1'}
+		self.assertCode(self.e.main('test-all', extra_env=env), kr.EXIT_TESTS_FAILED)
+		# 5 + 3 + 4 + 6 + e2e 5/2 + x86_64 no results: 0/1 + 1 + series checks 2/1
+		self.assertEqual(self.e.output.splitlines()[-1], '26 passed, 4 failed')
+		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
+		self.assertEqual(len(fails), 3, self.e.output)
+
+	def test_a_stage_that_cannot_run_is_a_failure(self):
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
+		self.assertIn('build failed', self.e.output)
+		# KUnit, hardened, base --upto 0 and 2 fail; the others still run
+		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
+
+	def test_quick(self):
+		self.assertCode(self.e.main('test-all', '--quick'), 0)
+		self.assertEqual(len(self.stage_lines()), 2, self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '8 passed, 0 failed')
+
+	def test_hardening_self_check(self):
+		d = self.e.tmp / 'b'
+		write(d / 'drivers/virtio/.virtio.o.cmd', 'savedcmd_x := gcc -DCONFIG_VIRTIO_HARDEN -c\n')
+		with contextlib.redirect_stdout(io.StringIO()):
+			self.assertFalse(kr.harden_applied(d))
+			self.assertFalse(kr.harden_applied(self.e.tmp / 'nope'))
+			write(d / 'drivers/virtio/.virtio.o.cmd', f'savedcmd_x := gcc {kr.HARDEN_DEFINE} -c\n')
+			self.assertTrue(kr.harden_applied(d))
+
+	def test_parse_summary(self):
+		with contextlib.redirect_stdout(io.StringIO()):
+			self.assertEqual(kr.parse_summary(['x', '3 passed, 1 failed, 2 skipped', 'y'], 1), (3, 1, 2))
+			self.assertEqual(kr.parse_summary(['3 passed, 0 failed'], 0), (3, 0, 0))
+			self.assertEqual(kr.parse_summary(['3 passed, 0 failed'], 5), (3, 1, 0))
+			self.assertEqual(kr.parse_summary(['Traceback'], 8), (0, 1, 0))
+
+
+INFO_TEMPLATE = """TN:
+SF:{root}/drivers/virtio/virtio.c
+FN:1,f
+DA:1,1
+DA:2,5
+DA:3,0
+DA:5,1
+DA:7,0
+end_of_record
+SF:{root}/drivers/virtio/virtio_ring.c
+DA:1,1
+DA:2,3
+end_of_record
+"""
+
+
+class CoverageTest(TestCase):
+	def series_repo(self):
+		d = self.e.tmp / 'cov'
+		write(d / 'drivers/virtio/virtio.c', 'a\nb\nc\nd\ne\nf\ng\n')
+		write(d / 'drivers/virtio/virtio_ring.c', 'r1\nr2\n')
+		git(d, 'init', '-q')
+		git(d, 'add', '-A')
+		git(d, 'commit', '-q', '-m', 'base')
+		git(d, 'tag', 'base')
+		# the series changes line 2 and adds lines 5 and 6
+		write(d / 'drivers/virtio/virtio.c', 'a\nB\nc\nd\nnew1\nnew2\ne\nf\ng\n')
+		git(d, 'commit', '-q', '-am', 'series')
+		return d
+
+	def test_added_lines(self):
+		diff = ('diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n@@ -2 +2 @@\n-b\n+B\n'
+			'@@ -4,0 +5,2 @@ x\n+n1\n+n2\n@@ -9,2 +11,0 @@\n-x\n-y\n'
+			'diff --git a/g.c b/g.c\nnew file mode 100644\n--- /dev/null\n+++ b/g.c\n@@ -0,0 +1,2 @@\n+1\n+2\n'
+			'diff --git a/h.c b/h.c\n--- a/h.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n')
+		self.assertEqual(kr.added_lines(diff), {'f.c': {2, 5, 6}, 'g.c': {1, 2}})
+
+	def test_intersection_with_instrumented_lines(self):
+		d = self.series_repo()
+		g = kr.Git(d, dict(os.environ, **GIT_ENV))
+		info = INFO_TEMPLATE.format(root=d)
+		rep = kr.series_coverage(g, 'base', 'HEAD', info, kr.COVERAGE_FILES)
+		# added lines 2, 5, 6; instrumented 1, 2, 3, 5, 7 -> {2, 5}, both hit
+		self.assertEqual(rep['drivers/virtio/virtio.c'], (2, 2, []))
+		self.assertEqual(rep['drivers/virtio/virtio_ring.c'], (0, 0, []))
+		self.assertIsNone(rep['drivers/virtio/virtio_mmio.c'])
+		with contextlib.redirect_stdout(io.StringIO()) as buf:
+			self.assertTrue(kr.print_coverage(rep, kr.COVERAGE_ENFORCED))
+		self.assertIn('drivers/virtio/virtio.c: 2/2 (100.0%', buf.getvalue())
+		info = info.replace('DA:5,1', 'DA:5,0').replace('DA:7,0', 'DA:6,0\nDA:7,0')
+		rep = kr.series_coverage(g, 'base', 'HEAD', info, kr.COVERAGE_FILES)
+		self.assertEqual(rep['drivers/virtio/virtio.c'], (1, 3, [5, 6]))
+		with contextlib.redirect_stdout(io.StringIO()) as buf:
+			self.assertFalse(kr.print_coverage(rep, kr.COVERAGE_ENFORCED))
+		self.assertIn('1/3 (33.3%, required 100%); uncovered lines: 5-6', buf.getvalue())
+		self.assertIn('coverage check: FAIL', buf.getvalue())
+		# no record for an enforced file fails too
+		rep['drivers/virtio/virtio.c'] = None
+		rep['drivers/virtio/virtio_ring.c'] = (0, 0, [])
+		with contextlib.redirect_stdout(io.StringIO()):
+			self.assertFalse(kr.print_coverage(rep, kr.COVERAGE_ENFORCED))
+
+	def test_coverage_command(self):
+		"""Fragments merged, stale .gcda removed, lcov/genhtml run, figures checked."""
+		write(self.e.kernel / kr.COVERAGE_FRAGMENT, 'CONFIG_GCOV=y\n')
+		bin_ = self.e.tmp / 'bin'
+		info = self.e.tmp / 'fake.info'
+		fake_bin(bin_, 'lcov', f'out=; prev=\nfor a; do [ "$prev" = --output-file ] && out=$a; prev=$a; done\n'
+			 f'echo "lcov $*" >> {self.e.tmp}/lcov.log\ncp {info} "$out"\n')
+		fake_bin(bin_, 'genhtml', 'exit 0\n')
+		env = {'PATH': f'{bin_}:{os.environ["PATH"]}'}
+		# the series of the fake work tree adds 'int noirq;' as line 6 of virtio.c
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		write(info, f'SF:{wt}/drivers/virtio/virtio.c\nDA:5,1\nDA:6,1\nend_of_record\n'
+		      f'SF:{wt}/drivers/virtio/virtio_ring.c\nend_of_record\n')
+		bdir = self.e.cache / 'build' / f'{wt.name}-um-coverage'
+		write(bdir / 'drivers/virtio/stale.gcda', 'x')
+		self.assertCode(self.e.main('coverage', extra_env=env), 0)
+		self.assertFalse((bdir / 'drivers/virtio/stale.gcda').exists())
+		self.assertIn('removed 1 stale .gcda file(s)', self.e.output)
+		self.assertIn('drivers/virtio/virtio.c: 1/1 (100.0%', self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '1 passed, 0 failed')
+		cfg = [json.loads(l) for l in self.e.kunit_log.read_text().splitlines()][0]
+		self.assertEqual(cfg[0], 'config')
+		self.assertEqual([a for a in cfg if a.startswith('--kunitconfig=')],
+				 [f'--kunitconfig={self.e.repo / ".kunitconfig"}',
+				  f'--kunitconfig={wt / kr.COVERAGE_FRAGMENT}'])
+		self.assertIn('CONFIG_GCOV=y', (bdir / '.config').read_text())
+		self.assertIn(f'--base-directory {wt}', (self.e.tmp / 'lcov.log').read_text())
+		write(info, f'SF:{wt}/drivers/virtio/virtio.c\nDA:6,0\nend_of_record\n')
+		self.assertCode(self.e.main('coverage', extra_env=env), kr.EXIT_TESTS_FAILED)
+		self.assertIn('uncovered lines: 6', self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
 
 
 class ExitCodeTest(unittest.TestCase):
