@@ -1543,7 +1543,10 @@ def stage_series_checks(ta):
 		    'stage skipped (counted as 1 skipped)')
 		return 0, 0, 1
 	wt = ta.work_tree()
-	rc, lines = stream_cmd([sys.executable, SERIES_CHECKS_PY, '--kernel', wt], env=ta.penv)
+	cmd = [sys.executable, SERIES_CHECKS_PY, '--kernel', wt, '--cache', ta.main.cache / 'series-checks']
+	if ta.args.jobs:
+		cmd.append(f'--jobs={ta.args.jobs}')
+	rc, lines = stream_cmd(cmd, env=ta.penv)
 	return parse_summary(lines, rc)
 
 

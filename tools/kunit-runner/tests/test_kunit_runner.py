@@ -709,13 +709,17 @@ class TestAllTest(TestCase):
 		self.assertIn(f'fake x86_64 run: {wt} ', (self.e.tmp / 'kunit.log.x86').read_text())
 
 	def test_failures_are_summed_and_fail_the_run(self):
-		write(self.fake_series, '#!/usr/bin/env python3\nprint("2 passed, 1 failed")\nraise SystemExit(1)\n')
+		write(self.fake_series, '#!/usr/bin/env python3\nimport os, sys\n'
+		      'open(os.environ["FAKE_KUNIT_LOG"] + ".series", "w").write(" ".join(sys.argv[1:]))\n'
+		      'print("2 passed, 1 failed")\nraise SystemExit(1)\n')
 		env = {'FAKE_E2E_FAIL': '1', 'FAKE_X86_FAIL': '1'}
 		self.assertCode(self.e.main('test-all', extra_env=env), kr.EXIT_TESTS_FAILED)
 		# 5 + 3 + 4 + 6 + e2e 5/2 + x86_64 no results: 0/1 + 1 + series checks 2/1
 		self.assertEqual(self.e.output.splitlines()[-1], '26 passed, 4 failed')
 		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
 		self.assertEqual(len(fails), 3, self.e.output)
+		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
+				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"}')
 
 	def test_a_stage_that_cannot_run_is_a_failure(self):
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
