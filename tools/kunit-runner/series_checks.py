@@ -463,10 +463,10 @@ def check_builds(res, series, scratch, cachedir, cache, args, mbox_tree):
 			key = key_of('build', name, frag, series.tree_id(rev),
 				     ' '.join(targets), str(do_sparse))
 			r = cache.get(key)
-			t0 = time.time()
 			if r is None:
 				checkout(scratch, rev)
 				with Lock():
+					t0 = time.time()
 					out = b.build_step(targets, do_sparse)
 				r = dict(error=out[0], warnings=out[1],
 					 sparse=out[2] if len(out) > 2 else [])
@@ -522,8 +522,8 @@ def kunit_run(res, name, scratch, build_dir, extra, timeout):
 			shutil.which('unshare'):
 		cmd = ['unshare', '--mount', 'sh', '-c',
 		       'mount --bind /dev/null /dev/kvm && exec "$@"', 'sh'] + cmd
-	t0 = time.time()
 	with Lock():
+		t0 = time.time()
 		rc, out = run(cmd, cwd=scratch,
 			      log=os.path.join(os.path.dirname(build_dir),
 					       'kunit-%s.log' % name))
