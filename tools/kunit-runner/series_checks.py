@@ -496,7 +496,7 @@ def check_builds(res, series, scratch, cachedir, cache, args, mbox_tree):
 					not extra, '%d new sparse warning(s)' %
 					len(extra), extra)
 		if name == 'uml' and mbox_tree:
-			key = key_of('mbox-build', uml_frag, mbox_tree)
+			key = key_of('mbox-build', uml_frag, mbox_tree['tree'])
 			r = cache.get(key)
 			if r is None:
 				checkout(scratch, mbox_tree['commit'])
@@ -812,6 +812,9 @@ def main(argv=None):
 	except EnvError as e:
 		say('error: %s' % e)
 		return EXIT_ENV
+	except RuntimeError as e:
+		res.add('internal', False, str(e).splitlines()[0],
+			str(e).splitlines()[1:20])
 	say('done in %dm%02ds' % divmod(int(time.time() - t0), 60))
 	print('%d passed, %d failed' % (res.passed, res.failed), flush=True)
 	return EXIT_OK if res.failed == 0 and res.passed else EXIT_FAIL
