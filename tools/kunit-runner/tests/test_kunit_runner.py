@@ -719,7 +719,7 @@ class TestAllTest(TestCase):
 		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
 		self.assertEqual(len(fails), 3, self.e.output)
 		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
-				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"}')
+				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"} --link tip')
 
 	def test_a_stage_that_cannot_run_is_a_failure(self):
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
