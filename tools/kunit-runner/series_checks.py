@@ -40,13 +40,15 @@ for _v in ('ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O', 'W', 'C'):
 	ENV.pop(_v, None)
 
 # Build configurations of check 3.  Options a prefix does not know yet
-# (the test options before the hook patch) are dropped by Kconfig.
+# (the test options before the hook patch) are dropped by Kconfig.  VDPA
+# depends on NET, which allnoconfig leaves off.
 X86_COMMON = """CONFIG_64BIT=y
 CONFIG_PCI=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
 CONFIG_VIRTIO_PCI=y
 CONFIG_VIRTIO_MMIO=y
+CONFIG_NET=y
 CONFIG_VDPA=y
 CONFIG_VIRTIO_VDPA=y
 CONFIG_PM=y
