@@ -683,6 +683,15 @@ void fake_drv_config_changed(struct virtio_device *vdev)
 		       FAKE_EV_DRV_CONFIG_CHANGED);
 }
 
+/* Common tail of freeze and reset_prepare. */
+static void fake_drv_quiesce(struct fake_driver *fd)
+{
+	if (fd->recreate_vqs) {
+		virtio_reset_device(&fd->fv->vdev);
+		fake_drv_del_vqs(fd);
+	}
+}
+
 /**
  * fake_drv_freeze() - freeze callback of the fake driver
  * @vdev: the virtio device
@@ -701,10 +710,7 @@ int fake_drv_freeze(struct virtio_device *vdev)
 	if (err)
 		return err;
 
-	if (fd->recreate_vqs) {
-		virtio_reset_device(vdev);
-		fake_drv_del_vqs(fd);
-	}
+	fake_drv_quiesce(fd);
 	return 0;
 }
 
@@ -761,10 +767,7 @@ int fake_drv_reset_prepare(struct virtio_device *vdev)
 	if (err)
 		return err;
 
-	if (fd->recreate_vqs) {
-		virtio_reset_device(vdev);
-		fake_drv_del_vqs(fd);
-	}
+	fake_drv_quiesce(fd);
 	return 0;
 }
 
