@@ -375,9 +375,11 @@ class Runner:
 		else:
 			name = 'linux'
 		if args.upto is not None:
-			# A patch subset has its own work tree and build dir, so the
-			# full series' tree and build are never reset or rebuilt.
-			name += f'-upto{args.upto}'
+			# Patch subsets share one work tree and build dir of their own:
+			# the full series' tree and build are never reset or rebuilt,
+			# and going from one prefix to the next rebuilds only what the
+			# patches in between change (unchanged files keep their mtime).
+			name += '-upto'
 		self.wt = self.cache / 'work' / name
 		self.state_path = self.cache / 'work' / (name + '.state.json')
 		arch = args.arch
@@ -1343,7 +1345,10 @@ X86_64_SH = HERE / 'e2e' / 'kunit-x86_64.sh'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
 HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
 HARDEN_FILTER = 'virtio_noirq*'
+# The base suites run at every prefix; --upto 0 and --upto 2 are the "no
+# functional change" proof of patch 2, the others prove each prefix builds.
 BASE_PROOF_UPTO = (0, 2)
+E2E_CI_CYCLES = 20
 SUMMARY_RE = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$')
 
 
@@ -1433,11 +1438,16 @@ class TestAll:
 			return st
 		return st + [
 			('KUnit noirq suites, notification hardening (UML)', stage_harden),
-			('base behaviour proof (--upto 0 and 2, base suites)', stage_base_proof),
-			('end to end under QEMU microvm (e2e.py)', stage_e2e),
+			('base behaviour proof and bisect (every --upto prefix, base suites)',
+			 stage_base_proof),
+			('end to end under QEMU microvm (e2e.py' +
+			 (', 1000-cycle soak)' if self.args.full else f', {E2E_CI_CYCLES} cycles)'),
+			 stage_e2e),
 			('KUnit suite under QEMU x86_64', stage_x86_64),
 			('coverage of the series (UML, gcov)', stage_coverage),
-			('series checks (series_checks.py)', stage_series_checks)]
+			('series checks (series_checks.py' +
+			 (', every group)' if self.args.full else ': checkpatch, kernel-doc)'),
+			 stage_series_checks)]
 
 
 def stage_selftests(ta):
@@ -1479,17 +1489,26 @@ def stage_harden(ta):
 
 
 def stage_base_proof(ta):
+	"""Base suites at every prefix, in one shared --upto work tree and build.
+
+	Prefix k is patches 1..k plus the KUnit hook patch. Each step rebuilds
+	only what the patches in between changed, so this is one cold build
+	plus a few incremental ones: the UML bisect of the CI tier, and with
+	--upto 0 and 2 the "no functional change" proof of patch 2.
+	"""
+	n = len(read_series(ta.main.repo / 'patches')) - 1
 	total = (0, 0, 0)
-	for n in BASE_PROOF_UPTO:
-		say(f'base behaviour proof: --upto {n}')
-		a = ta.sub_args(upto=n, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None, filter=None,
-				out=str(ta.main.out_dir / f'base-upto{n}'))
+	for k in range(0, max(n, 0) + 1):
+		what = 'base behaviour proof' if k in BASE_PROOF_UPTO else 'bisect'
+		say(f'{what}: --upto {k}')
+		a = ta.sub_args(upto=k, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None,
+				filter=None, out=str(ta.main.out_dir / f'base-upto{k}'))
 		try:
 			c = ta.runner_stage(a)
 		except RunnerError as e:
 			say(e.message)
 			c = (0, 1, 0)
-		say(f'base behaviour proof --upto {n}: {summary_line(*c)}')
+		say(f'{what} --upto {k}: {summary_line(*c)}')
 		total = tuple(x + y for x, y in zip(total, c))
 	return total
 
@@ -1498,6 +1517,7 @@ def stage_e2e(ta):
 	wt = ta.work_tree()
 	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
 	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir]
+	cmd += ['--soak'] if ta.args.full else [f'--cycles={E2E_CI_CYCLES}']
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
@@ -1547,6 +1567,8 @@ def stage_series_checks(ta):
 	# linked at the tip only, which keeps the cold run inside CI's budget.
 	cmd = [sys.executable, SERIES_CHECKS_PY, '--kernel', wt, '--cache', ta.main.cache / 'series-checks',
 	       '--link', 'tip']
+	if not ta.args.full:
+		cmd += ['--only', 'checkpatch,kernel-doc']
 	if ta.args.jobs:
 		cmd.append(f'--jobs={ta.args.jobs}')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
@@ -1579,8 +1601,12 @@ def cmd_test_all(args, env=None, is_root=None):
 	out('test-all summary:')
 	for title, c, dt in results:
 		out(f'  {"FAIL" if c[1] else "ok  "} {fmt_time(dt):>7}  {title}: {summary_line(*c)}')
-	out(f'  total wall time {fmt_time(time.time() - t_all)}' +
-	    (' (--quick: self-tests and the UML KUnit suite only)' if args.quick else ''))
+	tier = ' (--quick: self-tests and the UML KUnit suite only)' if args.quick else \
+		(' (--full: the whole matrix)' if args.full else ' (CI tier; --full runs the whole matrix)')
+	out(f'  total wall time {fmt_time(time.time() - t_all)}' + tier)
+	start = (env if env is not None else os.environ).get('NOIRQ_CI_START')
+	if start and start.isdigit():
+		out(f'  .ci/run elapsed {fmt_time(time.time() - int(start))} (package install included)')
 	total = tuple(sum(c[k] for _, c, _ in results) for k in range(3))
 	out(summary_line(*total))
 	return EXIT_OK if total[1] == 0 else EXIT_TESTS_FAILED
@@ -1631,6 +1657,8 @@ def build_parser():
 	p.add_argument('--counts-file', help=argparse.SUPPRESS)
 	p.add_argument('--quick', action='store_true', help='test-all: run only the self-tests and '
 		       'the UML KUnit suite')
+	p.add_argument('--full', action='store_true', help='test-all: the whole matrix (e2e soak, '
+		       'every group of series_checks.py) instead of the CI tier')
 	p.add_argument('-v', '--verbose', action='store_true', help='verbose self-tests')
 	return p
 

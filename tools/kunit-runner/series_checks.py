@@ -790,7 +790,11 @@ def main(argv=None):
 				os.unlink(os.path.join(cachedir, f))
 		say('kernel %s, %d patches; scratch and logs in %s' %
 		    (kernel, len(series.patches), cachedir))
-		scratch = scratch_worktree(series, os.path.join(cachedir, 'linux'))
+		# checkpatch and kernel-doc only read the work tree; the other
+		# groups need the scratch worktree (a checkout of the whole tree).
+		scratch = None
+		if any(g in args.groups for g in ('mbox', 'build', 'debug', 'arm64')):
+			scratch = scratch_worktree(series, os.path.join(cachedir, 'linux'))
 		cache = Cache(os.path.join(cachedir, 'results.json'),
 			      not args.no_cache)
 		if 'checkpatch' in args.groups:

@@ -464,9 +464,9 @@ class PrepareTest(TestCase):
 		self.assertCode(self.e.main('tree'), 0)
 		full_head = git(self.e.wt, 'rev-parse', 'HEAD')
 		self.assertCode(self.e.main('tree', '--upto', '0'), 0)
-		# a subset has its own work tree; the full series' tree is untouched
+		# subsets share one work tree; the full series' tree is untouched
 		sub = Path(self.e.output.strip().splitlines()[-1])
-		self.assertEqual(sub, self.e.wt.with_name(self.e.wt.name + '-upto0'))
+		self.assertEqual(sub, self.e.wt.with_name(self.e.wt.name + '-upto'))
 		self.assertEqual(git(sub, 'log', '--format=%s', 'base..HEAD').splitlines(),
 				 [kr.PLACED_SUBJECT, 'virtio: hook tests'])
 		self.assertEqual(git(self.e.wt, 'rev-parse', 'HEAD'), full_head)
@@ -475,6 +475,17 @@ class PrepareTest(TestCase):
 		# and its own build dir
 		self.assertCode(self.e.main('run', '--upto', '0'), 0)
 		self.assertIn(f'O={self.e.cache}/build/{sub.name}-um', self.e.output)
+		# the next prefix reuses that tree: files it does not change keep
+		# their mtime, so the shared build dir rebuilds only the difference
+		hook = sub / 'drivers/virtio/Makefile'
+		placed = sub / '.kunitconfig'
+		old = (hook.stat().st_mtime_ns, placed.stat().st_mtime_ns)
+		time.sleep(0.01)
+		self.assertCode(self.e.main('tree', '--upto', '1'), 0)
+		self.assertEqual(Path(self.e.output.strip().splitlines()[-1]), sub)
+		self.assertEqual(git(sub, 'log', '--format=%s', 'base..HEAD').splitlines(),
+				 [kr.PLACED_SUBJECT, 'virtio: hook tests', 'virtio: add noirq'])
+		self.assertEqual((hook.stat().st_mtime_ns, placed.stat().st_mtime_ns), old)
 
 	def test_wrong_kernel_path(self):
 		for bad in (self.e.tmp / 'nope', self.e.repo):
@@ -698,15 +709,20 @@ class TestAllTest(TestCase):
 		self.assertTrue(any(a.startswith('--build_dir=') and a.endswith('-um-harden') for a in execs[1]))
 		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} linux', self.e.output)
 		self.assertIn(f'hardening self-check: {kr.HARDEN_DEFINE} is in', self.e.output)
-		# base proof: --upto 0 and 2 in their own work trees with base.kunitconfig
-		for c, n in ((execs[2], 0), (execs[3], 2)):
+		# base proof and bisect: --upto 0 and 1 (every prefix of the fake
+		# two-patch series) in one shared work tree with base.kunitconfig
+		for c in execs[2:4]:
 			self.assertIn(f'--kunitconfig={kr.BASE_KUNITCONFIG}', c)
-			self.assertTrue(any(a.endswith(f'-upto{n}-um') for a in c), c)
+			self.assertTrue(any(a.endswith('-upto-um') for a in c), c)
+		self.assertIn('base behaviour proof --upto 0: 3 passed', self.e.output)
+		self.assertIn('bisect --upto 1: 3 passed', self.e.output)
 		self.assertNotIn(kr.HARDEN_FILTER, execs[0])
 		# e2e and x86_64 get the (full series) work tree
 		wt = str(self.e.wt)
 		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
 		self.assertIn(f'fake x86_64 run: {wt} ', (self.e.tmp / 'kunit.log.x86').read_text())
+		# the CI tier: a short e2e run
+		self.assertIn(f'--cycles={kr.E2E_CI_CYCLES}', (self.e.tmp / 'kunit.log.e2e').read_text())
 
 	def test_failures_are_summed_and_fail_the_run(self):
 		write(self.fake_series, '#!/usr/bin/env python3\nimport os, sys\n'
@@ -719,7 +735,20 @@ class TestAllTest(TestCase):
 		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
 		self.assertEqual(len(fails), 3, self.e.output)
 		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
+				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"} --link tip '
+				 '--only checkpatch,kernel-doc')
+
+	def test_full_runs_the_whole_matrix(self):
+		write(self.fake_series, '#!/usr/bin/env python3\nimport os, sys\n'
+		      'open(os.environ["FAKE_KUNIT_LOG"] + ".series", "w").write(" ".join(sys.argv[1:]))\n'
+		      'print("9 passed, 0 failed")\n')
+		self.assertCode(self.e.main('test-all', '--full'), 0)
+		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
+		self.assertIn('--soak', (self.e.tmp / 'kunit.log.e2e').read_text())
+		self.assertNotIn('--cycles', (self.e.tmp / 'kunit.log.e2e').read_text())
+		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
 				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"} --link tip')
+		self.assertIn('(--full: the whole matrix)', self.e.output)
 
 	def test_a_stage_that_cannot_run_is_a_failure(self):
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
