@@ -846,6 +846,7 @@ class Runner:
 			if self.git.subject(c) == PLACED_SUBJECT:
 				raise RunnerError(EXIT_USAGE, f'commit {c[:12]} ({PLACED_SUBJECT}) is not the last '
 						  'commit of the work tree; move it to the top before export')
+		copies = self.placed_copy_back(placed, untracked)
 		pdir = self.repo / 'patches'
 		pdir.mkdir(exist_ok=True)
 		old_series = pdir / 'series'
@@ -883,13 +884,9 @@ class Runner:
 			old_series.write_text(text)
 		# Copy back edits of placed files (they are the project's files).
 		copied = 0
-		cands = set(placed) | {p for p in untracked if p and self.in_placed_dir(p, placed)}
-		for rel in sorted(cands):
+		for rel in copies:
 			src, dst = self.wt / rel, self.repo / rel
-			ssig = file_sig(src)
-			if ssig == file_sig(dst):
-				continue
-			if ssig is None:
+			if file_sig(src) is None:
 				dst.unlink()
 			else:
 				dst.parent.mkdir(parents=True, exist_ok=True)
@@ -901,6 +898,31 @@ class Runner:
 		say(f'exported {len(names)} patch(es) to {pdir} ({changed} changed); '
 		    f'{copied} placed file(s) copied back to {self.repo}')
 		return EXIT_OK
+
+	def placed_copy_back(self, placed, untracked):
+		"""Placed files edited in the work tree, to copy back to the repo.
+
+		A file is copied back only if the work tree's copy changed since it
+		was placed and the repo's copy did not: a file edited in the repo
+		since (not yet placed again) is never overwritten. Edited on both
+		sides, export refuses before it writes anything.
+		"""
+		cands = set(placed) | {p for p in untracked if p and self.in_placed_dir(p, placed)}
+		copies, both = [], []
+		for rel in sorted(cands):
+			was = placed.get(rel)
+			wsig, rsig = file_sig(self.wt / rel), file_sig(self.repo / rel)
+			if wsig == rsig or wsig == was:
+				continue
+			if rsig != was:
+				both.append(rel)
+			else:
+				copies.append(rel)
+		if both:
+			raise RunnerError(EXIT_DIRTY, f'{both[0]} was edited both in the work tree and in '
+					  f'{self.repo} since it was placed; export refuses to overwrite either '
+					  '(keep one version by hand, then export again)')
+		return copies
 
 	# ---- kunit ----------------------------------------------------------
 
@@ -1345,10 +1367,10 @@ X86_64_SH = HERE / 'e2e' / 'kunit-x86_64.sh'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
 HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
 HARDEN_FILTER = 'virtio_noirq*'
-# The base suites run at every prefix; --upto 0 and --upto 2 are the "no
-# functional change" proof of patch 2, the others prove each prefix builds.
-BASE_PROOF_UPTO = (0, 2)
 E2E_CI_CYCLES = 20
+# The KUnit proof of the series' first patch (the in-order reset fix): it
+# must fail on the base (--upto 0) and pass from --upto 1 on.
+FIX_PROOF_SUITE = 'virtio_ring_reset'
 SUMMARY_RE = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$')
 
 
@@ -1403,6 +1425,37 @@ def kunit_json_counts(js, raw_log=None):
 			say(f'kernel splat: {l.strip()}')
 		c[1] += len(splats)
 	return tuple(c)
+
+
+def kunit_json_suite_counts(js):
+	"""{suite: (passed, failed, skipped)} of a kunit.py --json file ({} if unreadable)."""
+	try:
+		groups = json.loads(Path(js).read_text()).get('sub_groups', [])
+		res = {}
+		for g in groups:
+			m = g['misc']
+			res[g['name']] = (m['passed'], m['failed'] + m['crashed'] + m.get('errors', 0),
+					  m['skipped'])
+		return res
+	except (OSError, ValueError, KeyError, TypeError, AttributeError):
+		return {}
+
+
+def fix_proof_counts(c, js):
+	"""Counts of the --upto 0 run with the fix-proof suite turned into one check.
+
+	On the base, the suite that proves the first patch must fail; its cases
+	are not counted, the check is.
+	"""
+	suite = kunit_json_suite_counts(js).get(FIX_PROOF_SUITE)
+	if suite is None:
+		say(f'fix proof: suite {FIX_PROOF_SUITE} did not run at --upto 0; counting one failure')
+		return c[0], c[1] + 1, c[2]
+	ok = suite[1] > 0
+	say(f'fix proof: {FIX_PROOF_SUITE} ' + (f'fails on the base as it must ({suite[1]} failed, '
+		f'{suite[0]} passed)' if ok else 'passes on the base: it does not show the bug'))
+	return (c[0] - suite[0] + (1 if ok else 0), c[1] - suite[1] + (0 if ok else 1),
+		c[2] - suite[2])
 
 
 class TestAll:
@@ -1493,18 +1546,21 @@ def stage_base_proof(ta):
 
 	Prefix k is patches 1..k plus the KUnit hook patch. Each step rebuilds
 	only what the patches in between changed, so this is one cold build
-	plus a few incremental ones: the UML bisect of the CI tier, and with
-	--upto 0 and 2 the "no functional change" proof of patch 2.
+	plus a few incremental ones: the UML bisect of the CI tier, and the
+	"no functional change" proof of every patch before the noirq core. At
+	--upto 0 the proof of the first patch, an upstream fix, must fail.
 	"""
 	n = len(read_series(ta.main.repo / 'patches')) - 1
 	total = (0, 0, 0)
 	for k in range(0, max(n, 0) + 1):
-		what = 'base behaviour proof' if k in BASE_PROOF_UPTO else 'bisect'
+		what = 'prefix'
 		say(f'{what}: --upto {k}')
 		a = ta.sub_args(upto=k, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None,
 				filter=None, out=str(ta.main.out_dir / f'base-upto{k}'))
 		try:
 			c = ta.runner_stage(a)
+			if k == 0:
+				c = fix_proof_counts(c, Path(a.out) / 'results.json')
 		except RunnerError as e:
 			say(e.message)
 			c = (0, 1, 0)

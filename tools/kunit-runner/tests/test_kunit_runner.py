@@ -82,11 +82,18 @@ if counts is None:
     print('[00:00:00] Testing complete. Ran 0 tests')
     sys.exit(1)
 passed, failed, skipped = counts
-misc = {'tests': sum(counts), 'passed': passed, 'failed': failed, 'crashed': 0,
+# The fix-proof suite: 2 cases, failing without the first patch of the series.
+fixed = 'noirq' in open('drivers/virtio/virtio.c').read() or os.environ.get('FAKE_RING_FIXED')
+ring = {'tests': 2, 'passed': 2 if fixed else 1, 'failed': 0 if fixed else 1, 'crashed': 0,
+        'skipped': 0, 'errors': 0}
+passed, failed = passed + ring['passed'], failed + ring['failed']
+misc = {'tests': sum(counts) + 2, 'passed': passed, 'failed': failed, 'crashed': 0,
         'skipped': skipped, 'errors': 0}
 if a.json:
     with open(a.json, 'w') as f:
-        json.dump({'name': 'KUnit Test Group', 'sub_groups': [], 'test_cases': [], 'misc': misc}, f)
+        json.dump({'name': 'KUnit Test Group', 'test_cases': [], 'misc': misc,
+                   'sub_groups': [{'name': 'virtio_ring_reset', 'sub_groups': [],
+                                   'test_cases': [], 'misc': ring}]}, f)
 if a.junit:
     open(a.junit, 'w').write('<testsuites/>\n')
 print(f'[00:00:00] Testing complete. Ran {sum(counts)} tests: passed: {passed}')
@@ -439,6 +446,33 @@ class PrepareTest(TestCase):
 		self.assertEqual(git(wt, 'status', '--porcelain'), '')
 		self.assertIn('int noirq_amended;', (wt / 'drivers/virtio/virtio.c').read_text())
 
+	def test_export_never_overwrites_files_edited_in_the_repo(self):
+		# the repo's tests were edited after the last placement and the
+		# series was changed in the work tree: export writes the patches
+		# and leaves the repo's edits alone
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		repo_file = self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c'
+		write(repo_file, '/* edited in the repo */\n')
+		write(self.e.repo / 'drivers/virtio/tests/new_test.c', '/* new in the repo */\n')
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		write(wt / 'drivers/virtio/virtio.c', 'int virtio;\n' * 5 + 'int noirq_v2;\n')
+		git(wt, 'commit', '-q', '-a', '--amend', '--no-edit')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		self.assertCode(self.e.main('export'), 0)
+		self.assertEqual(repo_file.read_text(), '/* edited in the repo */\n')
+		self.assertEqual((self.e.repo / 'drivers/virtio/tests/new_test.c').read_text(),
+				 '/* new in the repo */\n')
+		self.assertIn('0 placed file(s) copied back', self.e.output)
+		# edited on both sides: refused before anything is written
+		patches = {p.name: p.read_bytes() for p in (self.e.repo / 'patches').iterdir()}
+		write(wt / 'drivers/virtio/tests/virtio_pm_test.c', '/* edited in the work tree */\n')
+		self.assertCode(self.e.main('export'), kr.EXIT_DIRTY)
+		self.assertIn('edited both in the work tree and in', self.e.output)
+		self.assertEqual(repo_file.read_text(), '/* edited in the repo */\n')
+		self.assertEqual(patches, {p.name: p.read_bytes() for p in (self.e.repo / 'patches').iterdir()})
+
 	def test_export_refuses_uncommitted_kernel_edit(self):
 		self.assertCode(self.e.main('tree'), 0)
 		write(self.e.wt / 'drivers/virtio/virtio.c', 'uncommitted\n')
@@ -696,9 +730,11 @@ class TestAllTest(TestCase):
 	def test_all_stages_and_one_final_line(self):
 		self.assertCode(self.e.main('test-all'), 0)
 		lines = self.e.output.splitlines()
-		# 5 self-tests + 3 KUnit + 3 hardened + 1 hardening self-check + 2 x 3 base
+		# 5 self-tests + 5 KUnit + 5 hardened + 1 hardening self-check
+		# + prefixes: --upto 0 (3 + the fix proof) and --upto 1 (5)
 		# + 7 e2e + 4 x86_64 + 1 coverage check; series_checks.py absent
-		self.assertEqual(lines[-1], '30 passed, 0 failed, 1 skipped')
+		self.assertEqual(lines[-1], '37 passed, 0 failed, 1 skipped')
+		self.assertIn('fix proof: virtio_ring_reset fails on the base as it must', self.e.output)
 		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
 		self.assertIn('series_checks.py is not present', self.e.output)
 		self.assertIn('total wall time', self.e.output)
@@ -714,8 +750,8 @@ class TestAllTest(TestCase):
 		for c in execs[2:4]:
 			self.assertIn(f'--kunitconfig={kr.BASE_KUNITCONFIG}', c)
 			self.assertTrue(any(a.endswith('-upto-um') for a in c), c)
-		self.assertIn('base behaviour proof --upto 0: 3 passed', self.e.output)
-		self.assertIn('bisect --upto 1: 3 passed', self.e.output)
+		self.assertIn('prefix --upto 0: 4 passed, 0 failed', self.e.output)
+		self.assertIn('prefix --upto 1: 5 passed, 0 failed', self.e.output)
 		self.assertNotIn(kr.HARDEN_FILTER, execs[0])
 		# e2e and x86_64 get the (full series) work tree
 		wt = str(self.e.wt)
@@ -730,8 +766,8 @@ class TestAllTest(TestCase):
 		      'print("2 passed, 1 failed")\nraise SystemExit(1)\n')
 		env = {'FAKE_E2E_FAIL': '1', 'FAKE_X86_FAIL': '1'}
 		self.assertCode(self.e.main('test-all', extra_env=env), kr.EXIT_TESTS_FAILED)
-		# 5 + 3 + 4 + 6 + e2e 5/2 + x86_64 no results: 0/1 + 1 + series checks 2/1
-		self.assertEqual(self.e.output.splitlines()[-1], '26 passed, 4 failed')
+		# 5 + 5 + 6 + 9 + e2e 5/2 + x86_64 no results: 0/1 + 1 + series checks 2/1
+		self.assertEqual(self.e.output.splitlines()[-1], '33 passed, 4 failed')
 		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
 		self.assertEqual(len(fails), 3, self.e.output)
 		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
@@ -753,13 +789,21 @@ class TestAllTest(TestCase):
 	def test_a_stage_that_cannot_run_is_a_failure(self):
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
 		self.assertIn('build failed', self.e.output)
-		# KUnit, hardened, base --upto 0 and 2 fail; the others still run
+		# KUnit, hardened, prefixes --upto 0 and 1 fail; the others still run
 		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
 
 	def test_quick(self):
 		self.assertCode(self.e.main('test-all', '--quick'), 0)
 		self.assertEqual(len(self.stage_lines()), 2, self.e.output)
-		self.assertEqual(self.e.output.splitlines()[-1], '8 passed, 0 failed')
+		self.assertEqual(self.e.output.splitlines()[-1], '10 passed, 0 failed')
+
+	def test_fix_proof_fails_if_the_base_passes(self):
+		# the proof of the first patch must fail on the base; if it passes
+		# there, it does not show the bug: one failure, its cases not counted
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_RING_FIXED': '1'}),
+				kr.EXIT_TESTS_FAILED)
+		self.assertIn('fix proof: virtio_ring_reset passes on the base', self.e.output)
+		self.assertIn('prefix --upto 0: 3 passed, 1 failed', self.e.output)
 
 	def test_hardening_self_check(self):
 		d = self.e.tmp / 'b'
