@@ -20,16 +20,16 @@
  *
  * Re-initialises every live virtqueue with virtqueue_reinit_vring(), as a
  * noirq_safe transport does, counting each queue in &fake_vq.reinits. Logs
- * one %FAKE_EV_RESET_VQS event with the number of queues.
+ * one %FAKE_EV_RESET_VQS event with the number of queues re-initialised.
  *
- * Return: 0, the injected error, or the error of virtqueue_reinit_vring().
+ * Return: 0, the injected error, or -EBUSY for a virtqueue that still holds
+ * buffers (it is not re-initialised).
  */
 int fake_vdev_reset_vqs(struct virtio_device *vdev)
 {
 	struct fake_vdev *fv = to_fake_vdev(vdev);
 	struct virtqueue *vq;
 	unsigned int n = 0;
-	int err;
 
 	fake_op_enter(fv, FAKE_OP_RESET_VQS);
 	if (fv->ops[FAKE_OP_RESET_VQS].err) {
@@ -38,11 +38,16 @@ int fake_vdev_reset_vqs(struct virtio_device *vdev)
 	}
 
 	virtio_device_for_each_vq(vdev, vq) {
-		err = virtqueue_reinit_vring(vq);
-		if (err) {
+		/*
+		 * The precondition of virtqueue_reinit_vring(), checked here
+		 * so that the fake works with any implementation of it,
+		 * whatever it returns or does when the precondition is broken.
+		 */
+		if (vq->num_free != virtqueue_get_vring_size(vq)) {
 			fake_vdev_log(fv, FAKE_EV_RESET_VQS, n);
-			return err;
+			return -EBUSY;
 		}
+		virtqueue_reinit_vring(vq);
 		if (vq->index < FAKE_VDEV_MAX_VQS)
 			fv->vqs[vq->index].reinits++;
 		n++;
@@ -186,8 +191,7 @@ static void fake_drv_drain_vqs(struct fake_driver *fd)
  * fake_drv_freeze_noirq() - freeze_noirq callback of the fake driver
  * @vdev: the virtio device
  *
- * Leaves no buffer outstanding, unless &fake_driver.keep_buf_in_freeze_noirq
- * asks it to leave one queued in the first virtqueue.
+ * Leaves no buffer outstanding in the virtqueues.
  *
  * Return: 0 or the injected error (then nothing is touched).
  */
@@ -202,8 +206,6 @@ int fake_drv_freeze_noirq(struct virtio_device *vdev)
 		return err;
 
 	fake_drv_drain_vqs(fd);
-	if (fd->keep_buf_in_freeze_noirq)
-		fake_driver_queue_buf(fd->test, fd, 0);
 	return 0;
 }
 

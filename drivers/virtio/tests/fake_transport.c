@@ -21,6 +21,8 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <linux/tracepoint.h>
+#include <trace/events/printk.h>
 
 #include "fake_transport.h"
 
@@ -368,6 +370,22 @@ const char *fake_vdev_bus_name(struct virtio_device *vdev)
 	return "fake";
 }
 
+/*
+ * Queue reset for virtqueue_reset(): the fake device has no queue state
+ * beyond the ring memory, so there is nothing to stop or start.
+ */
+static int fake_vq_disable_and_reset(struct virtqueue *vq)
+{
+	vq->reset = true;
+	return 0;
+}
+
+static int fake_vq_enable_after_reset(struct virtqueue *vq)
+{
+	vq->reset = false;
+	return 0;
+}
+
 const struct virtio_config_ops fake_virtio_config_ops = {
 	.get = fake_vdev_get,
 	.set = fake_vdev_set,
@@ -380,6 +398,8 @@ const struct virtio_config_ops fake_virtio_config_ops = {
 	.get_features = fake_vdev_get_features,
 	.finalize_features = fake_vdev_finalize_features,
 	.bus_name = fake_vdev_bus_name,
+	.disable_vq_and_reset = fake_vq_disable_and_reset,
+	.enable_vq_after_reset = fake_vq_enable_after_reset,
 };
 
 static void fake_vdev_release(struct device *dev)
@@ -962,4 +982,58 @@ void fake_driver_queue_buf(struct kunit *test, struct fake_driver *fd,
 	ret = virtqueue_add_outbuf(fd->vqs[index], &sg, 1, buf, GFP_KERNEL);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	virtqueue_kick(fd->vqs[index]);
+}
+
+/*
+ * The console watch of the running test. Tests run one at a time, and the
+ * probe only reads the pointer, so no lock is needed.
+ */
+static struct fake_console_watch *fake_console_watch_active;
+
+static void fake_console_probe(void *ignore, const char *text, size_t len)
+{
+	struct fake_console_watch *w = READ_ONCE(fake_console_watch_active);
+
+	if (w && strnstr(text, w->needle, len))
+		atomic_inc(&w->lines);
+}
+
+static void fake_console_unwatch(void *data)
+{
+	WRITE_ONCE(fake_console_watch_active, NULL);
+	unregister_trace_console(fake_console_probe, NULL);
+	tracepoint_synchronize_unregister();
+}
+
+/**
+ * fake_console_watch() - count kernel log lines that mention a string
+ * @test: the test; the watch ends with it
+ * @needle: the string to look for, e.g. dev_name() of a device
+ *
+ * Every line printed from now on that contains @needle increments
+ * &fake_console_watch.lines. The lines are seen when they are stored, at
+ * any log level and whatever the console log level, through the console
+ * tracepoint. The test is skipped if the kernel has no tracepoints.
+ *
+ * Return: the watch, owned by @test.
+ */
+struct fake_console_watch *fake_console_watch(struct kunit *test,
+					      const char *needle)
+{
+	struct fake_console_watch *w;
+
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs CONFIG_TRACEPOINTS for the console probe");
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	strscpy(w->needle, needle, sizeof(w->needle));
+	KUNIT_ASSERT_NULL(test, READ_ONCE(fake_console_watch_active));
+	KUNIT_ASSERT_EQ(test, register_trace_console(fake_console_probe, NULL),
+			0);
+	WRITE_ONCE(fake_console_watch_active, w);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							fake_console_unwatch,
+							NULL), 0);
+	return w;
 }

@@ -306,8 +306,6 @@ enum fake_drv_cb {
  *			    virtio_device_ready_noirq()
  * @use_vq_in_restore_noirq: knob: restore_noirq then queues a buffer in the
  *			     first virtqueue, kicks it and takes it back
- * @keep_buf_in_freeze_noirq: knob: freeze_noirq leaves a buffer queued in
- *			      the first virtqueue
  * @noirq_buf: the buffer restore_noirq queues, so it needs no allocation
  */
 struct fake_driver {
@@ -327,7 +325,6 @@ struct fake_driver {
 	unsigned int vq_done;
 	bool ready_in_restore_noirq;
 	bool use_vq_in_restore_noirq;
-	bool keep_buf_in_freeze_noirq;
 	u8 noirq_buf[16];
 };
 
@@ -378,6 +375,19 @@ void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 
 void fake_vdev_expect_process_context(struct kunit *test,
 				      const struct fake_vdev *fv);
+
+/**
+ * struct fake_console_watch - kernel log lines seen by fake_console_watch()
+ * @needle: the string a line must contain to be counted
+ * @lines: lines seen so far
+ */
+struct fake_console_watch {
+	char needle[32];
+	atomic_t lines;
+};
+
+struct fake_console_watch *fake_console_watch(struct kunit *test,
+					      const char *needle);
 
 /* Fake driver callbacks, for building other driver templates. */
 int fake_drv_probe(struct virtio_device *vdev);

@@ -93,6 +93,54 @@ static bool config_delivery_enabled(struct fake_driver *fd)
 	return fd->calls[FAKE_DRV_CONFIG_CHANGED] == before + 1;
 }
 
+/*
+ * A broken device: each of the driver's virtqueues reports it, and refuses
+ * a new buffer at once with -EIO instead of queueing it for a device that
+ * will not answer.
+ */
+static void expect_vqs_refuse_buffers(struct kunit *test,
+				      const struct fake_driver *fd)
+{
+	struct scatterlist sg;
+	unsigned int i, n = 0;
+	u8 *buf = kunit_kzalloc(test, 16, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	sg_init_one(&sg, buf, 16);
+	for (i = 0; i < FAKE_DRV_MAX_VQS; i++) {
+		if (!fd->vqs[i])
+			continue;
+		n++;
+		KUNIT_EXPECT_TRUE_MSG(test, virtqueue_is_broken(fd->vqs[i]),
+				      "vq %u", i);
+		KUNIT_EXPECT_EQ_MSG(test,
+				    virtqueue_add_outbuf(fd->vqs[i], &sg, 1, buf,
+							 GFP_KERNEL),
+				    -EIO, "vq %u", i);
+	}
+	KUNIT_EXPECT_GT(test, n, 0);
+}
+
+/*
+ * Freeze a device whose driver or transport the core must refuse. The user
+ * can trigger a refusal at will, so it must not WARN: no backtrace, no
+ * taint. (Whether and how often it logs is the implementation's choice.)
+ */
+static int freeze_expect_refusal_without_warn(struct kunit *test,
+					      struct fake_vdev *fv)
+{
+	bool tainted = test_taint(TAINT_WARN);
+	int ret;
+
+	kunit_warning_suppress(test) {
+		ret = virtio_device_freeze(&fv->vdev);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
+	}
+	if (!tainted)
+		KUNIT_EXPECT_FALSE(test, test_taint(TAINT_WARN));
+	return ret;
+}
+
 static void expect_vqs_unmoved(struct kunit *test, const struct fake_vdev *fv)
 {
 	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(fv, 0));
@@ -381,7 +429,7 @@ static const struct unpaired_param unpaired_params[] = {
 KUNIT_ARRAY_PARAM_DESC(unpaired, unpaired_params, desc);
 
 /*
- * Unpaired PM callbacks: freeze refuses with -EINVAL and a warning, calls
+ * Unpaired PM callbacks: freeze refuses with -EINVAL without a WARN, calls
  * no driver callback, writes no status and re-enables config delivery.
  */
 static void freeze_refuses_unpaired_callbacks(struct kunit *test)
@@ -389,13 +437,9 @@ static void freeze_refuses_unpaired_callbacks(struct kunit *test)
 	const struct unpaired_param *p = test->param_value;
 	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
 						FAKE_FEATURES_MODERN, &p->drv);
-	int ret;
 
-	kunit_warning_suppress(test) {
-		ret = virtio_device_freeze(&env.fv->vdev);
-		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
-	}
-	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	KUNIT_EXPECT_EQ(test, freeze_expect_refusal_without_warn(test, env.fv),
+			-EINVAL);
 	expect_calls(test, env.fd, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
@@ -405,21 +449,17 @@ static void freeze_refuses_unpaired_callbacks(struct kunit *test)
 
 /*
  * A driver that restores in the noirq phase on a transport that is not
- * noirq_safe: freeze refuses with -EOPNOTSUPP before the driver's freeze
- * runs, and re-enables config delivery.
+ * noirq_safe: freeze refuses with -EOPNOTSUPP without a WARN, before the
+ * driver's freeze runs, and re-enables config delivery.
  */
 static void freeze_refuses_noirq_driver_on_unsafe_transport(struct kunit *test)
 {
 	struct noirq_env env = noirq_env_create(test, &fake_unsafe_ops,
 						FAKE_FEATURES_MODERN,
 						&fake_driver_noirq);
-	int ret;
 
-	kunit_warning_suppress(test) {
-		ret = virtio_device_freeze(&env.fv->vdev);
-		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
-	}
-	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, freeze_expect_refusal_without_warn(test, env.fv),
+			-EOPNOTSUPP);
 	expect_calls(test, env.fd, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->status_log_len, 0);
 	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
@@ -740,8 +780,9 @@ KUNIT_ARRAY_PARAM_DESC(restore_fail, restore_fail_params, desc);
 
 /*
  * A failure inside the noirq restore: its error is returned, the steps
- * before it ran in order, FAILED is set and the state stays ENTERED. The
- * normal restore then fails with -EIO and calls nothing.
+ * before it ran in order, FAILED is set, the device is broken (its
+ * virtqueues refuse new buffers) and the state stays ENTERED. The normal
+ * restore then fails with -EIO, calls nothing, and the device stays broken.
  */
 static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 {
@@ -769,6 +810,7 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, env.fv->status & ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 	KUNIT_EXPECT_FALSE(test, config_delivery_enabled(env.fd));
+	expect_vqs_refuse_buffers(test, env.fd);
 
 	fake_vdev_clear_logs(env.fv);
 	fake_driver_clear_counts(env.fd);
@@ -780,33 +822,7 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
 	KUNIT_EXPECT_FALSE(test, env.fv->status & ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
-}
-
-/*
- * A ring that still holds a buffer is not re-initialised: reset_vqs fails
- * with -EBUSY (warning once), the buffer stays and FAILED is set.
- */
-static void restore_noirq_refuses_outstanding_buffers(struct kunit *test)
-{
-	struct noirq_env env = noirq_env_default(test);
-	int ret;
-
-	env.fd->keep_buf_in_freeze_noirq = true;
-	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
-	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
-	KUNIT_ASSERT_EQ(test, env.fd->vqs[0]->num_free, FAKE_VQ_NUM - 1);
-
-	kunit_warning_suppress(test) {
-		ret = virtio_device_restore_noirq(&env.fv->vdev);
-		KUNIT_EXPECT_LE(test, KUNIT_SUPPRESSED_WARNING_COUNT(), 1);
-	}
-	KUNIT_EXPECT_EQ(test, ret, -EBUSY);
-	KUNIT_EXPECT_EQ(test, env.fd->vqs[0]->num_free, FAKE_VQ_NUM - 1);
-	KUNIT_EXPECT_NOT_NULL(test,
-			      virtqueue_detach_unused_buf(env.fd->vqs[0]));
-	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
-	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
-	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+	expect_vqs_refuse_buffers(test, env.fd);
 }
 
 /* restore_noirq with virtqueues but without reset_vqs fails, FAILED set. */
@@ -843,18 +859,6 @@ static void restore_noirq_is_noop_without_noirq_driver(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 	KUNIT_EXPECT_EQ(test, env.fv->events_len, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 0);
-}
-
-/* restore_noirq leaves a device alone whose noirq phase never started. */
-static void restore_noirq_ignores_device_not_entered(struct kunit *test)
-{
-	struct noirq_env env = noirq_env_default(test);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
-	fake_vdev_clear_logs(env.fv);
-	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
-	KUNIT_EXPECT_EQ(test, env.fv->events_len, 0);
-	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
 /**
@@ -1145,10 +1149,8 @@ static struct kunit_case noirq_restore_cases[] = {
 	KUNIT_CASE(vqs_usable_after_noirq_restore),
 	KUNIT_CASE_PARAM(restore_noirq_failure_makes_restore_fail,
 			 restore_fail_gen_params),
-	KUNIT_CASE(restore_noirq_refuses_outstanding_buffers),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
-	KUNIT_CASE(restore_noirq_ignores_device_not_entered),
 	KUNIT_CASE_PARAM(restore_after_each_pm_order, pm_order_gen_params),
 	KUNIT_CASE(plain_driver_cycle_is_unchanged),
 	KUNIT_CASE(no_driver_all_entry_points),
@@ -1257,7 +1259,7 @@ static void reinit_vring_restarts_ring(struct kunit *test)
 		;
 	KUNIT_ASSERT_EQ(test, vq->num_free, FAKE_VQ_NUM);
 
-	KUNIT_EXPECT_EQ(test, virtqueue_reinit_vring(vq), 0);
+	virtqueue_reinit_vring(vq);
 	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
 	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(env.fv, 0));
 
@@ -1273,11 +1275,63 @@ static void reinit_vring_restarts_ring(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, virtqueue_detach_unused_buf(vq), buf);
 }
 
+static struct kunit_case noirq_ring_cases[] = {
+	KUNIT_CASE_PARAM(reinit_vring_restarts_ring, layout_gen_params),
+	{}
+};
+
+static struct kunit_suite virtio_noirq_ring_suite = {
+	.name = "virtio_noirq_ring",
+	.test_cases = noirq_ring_cases,
+};
+
+kunit_test_suites(&virtio_noirq_helpers_suite, &virtio_noirq_freeze_suite,
+		  &virtio_noirq_restore_suite, &virtio_noirq_ring_suite);
+
+#if IS_ENABLED(CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST)
+/* ---------------------------------------------------------------------- */
+/* Series extras: choices the contract leaves to the implementation        */
+/* ---------------------------------------------------------------------- */
+
 /*
- * A ring with a buffer outstanding is not re-initialised: -EBUSY, a
+ * This series logs a refusal: the first refusal on a quiet log prints a
+ * line that names the device (rate-limited, never a WARN).
+ */
+static void extras_refusal_logs_a_line(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_unsafe_ops,
+						FAKE_FEATURES_MODERN,
+						&fake_driver_noirq);
+	struct fake_console_watch *w;
+
+	w = fake_console_watch(test, dev_name(&env.fv->vdev.dev));
+	KUNIT_EXPECT_EQ(test,
+			freeze_expect_refusal_without_warn(test, env.fv),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w->lines), 1);
+}
+
+/*
+ * This series' guard: restore_noirq leaves a device alone whose noirq
+ * phase never started (the PM core never calls it so).
+ */
+static void extras_restore_noirq_ignores_device_not_entered(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->events_len, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
+}
+
+/*
+ * This series' virtqueue_reinit_vring() returns an error code: a ring
+ * with a buffer outstanding is not re-initialised: -EBUSY, a
  * warning (once per boot), and the buffer is still there.
  */
-static void reinit_vring_refuses_outstanding_buffers(struct kunit *test)
+static void extras_reinit_vring_refuses_outstanding_buffers(struct kunit *test)
 {
 	const struct layout_param *p = test->param_value;
 	struct noirq_env env;
@@ -1296,17 +1350,18 @@ static void reinit_vring_refuses_outstanding_buffers(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, virtqueue_detach_unused_buf(vq));
 }
 
-static struct kunit_case noirq_ring_cases[] = {
-	KUNIT_CASE_PARAM(reinit_vring_restarts_ring, layout_gen_params),
-	KUNIT_CASE_PARAM(reinit_vring_refuses_outstanding_buffers,
+static struct kunit_case noirq_extras_cases[] = {
+	KUNIT_CASE(extras_refusal_logs_a_line),
+	KUNIT_CASE(extras_restore_noirq_ignores_device_not_entered),
+	KUNIT_CASE_PARAM(extras_reinit_vring_refuses_outstanding_buffers,
 			 layout_gen_params),
 	{}
 };
 
-static struct kunit_suite virtio_noirq_ring_suite = {
-	.name = "virtio_noirq_ring",
-	.test_cases = noirq_ring_cases,
+static struct kunit_suite virtio_noirq_extras_suite = {
+	.name = "virtio_noirq_extras",
+	.test_cases = noirq_extras_cases,
 };
 
-kunit_test_suites(&virtio_noirq_helpers_suite, &virtio_noirq_freeze_suite,
-		  &virtio_noirq_restore_suite, &virtio_noirq_ring_suite);
+kunit_test_suite(virtio_noirq_extras_suite);
+#endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
