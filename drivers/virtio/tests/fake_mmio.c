@@ -10,7 +10,9 @@
  * raises, so the real virtio-mmio platform driver probes it.
  *
  * The register file follows include/uapi/linux/virtio_mmio.h for version 1
- * (legacy) and version 2 (modern) devices. Registers of the other version,
+ * (legacy) and version 2 and 3 (modern) devices; a version 3 device
+ * completes a reset only after the driver has read STATUS a few times, as
+ * a device that needs time to reset does. Registers of the other version,
  * unknown offsets and accesses that are not 32 bits wide outside the
  * configuration space count as protocol errors.
  */
@@ -424,6 +426,11 @@ static u32 fake_mmio_reg_read(struct fake_mmio_dev *fdev, u32 offset,
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return fdev->interrupt_status;
 	case VIRTIO_MMIO_STATUS:
+		if (fdev->reset_pending) {
+			if (fdev->reset_pending != FAKE_MMIO_RESET_NEVER)
+				fdev->reset_pending--;
+			return fdev->reset_status;
+		}
 		return fdev->status;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
@@ -591,6 +598,10 @@ static void fake_mmio_reg_write(struct fake_mmio_dev *fdev, u32 offset,
 		return;
 	case VIRTIO_MMIO_STATUS:
 		if (!val) {
+			if (fdev->version >= 3 && fdev->reset_polls) {
+				fdev->reset_status = fdev->status ?: 1;
+				fdev->reset_pending = fdev->reset_polls;
+			}
 			fake_mmio_reset(fdev);
 			return;
 		}
@@ -854,7 +865,7 @@ struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
 	unsigned int i;
 	int ret;
 
-	if (cfg->version < 1 || cfg->version > 2 ||
+	if (cfg->version < 1 || cfg->version > 3 ||
 	    cfg->num_queues > FAKE_MMIO_MAX_QUEUES)
 		return ERR_PTR(-EINVAL);
 
@@ -871,6 +882,8 @@ struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
 	fdev->version = cfg->version;
 	fdev->device_id = cfg->device_id ?: FAKE_MMIO_DEVICE_ID;
 	fdev->device_features = cfg->features;
+	if (cfg->version >= 3)
+		fdev->reset_polls = cfg->reset_polls ?: FAKE_MMIO_RESET_POLLS;
 	if (cfg->version != 1)
 		fdev->device_features |= BIT_ULL(VIRTIO_F_VERSION_1);
 	if (cfg->bus_offset)
@@ -974,6 +987,22 @@ void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop)
 
 	spin_lock_irqsave(&fake_mmio_lock, flags);
 	fdev->drop_features_ok = drop;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
+}
+
+/**
+ * fake_mmio_set_reset_polls - knob: how long a version 3 reset takes
+ * @fdev: the emulated device, version 3
+ * @polls: STATUS reads a reset takes from now on, or
+ *	%FAKE_MMIO_RESET_NEVER for a device that stops completing resets
+ */
+void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls)
+{
+	unsigned long flags;
+
+	KUNIT_ASSERT_GE(fdev->test, fdev->version, 3);
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	fdev->reset_polls = polls;
 	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 }
 

@@ -81,16 +81,20 @@ struct fake_mmio_queue {
 
 /**
  * struct fake_mmio_config - how to build an emulated device
- * @version: virtio-mmio version, 1 (legacy) or 2 (modern)
+ * @version: virtio-mmio version, 1 (legacy), 2 (modern) or 3 (modern, with
+ *	a reset that completes only after the driver polled STATUS)
  * @device_id: DEVICE_ID register, 0 for %FAKE_MMIO_DEVICE_ID
  * @features: feature bits offered in addition to VIRTIO_F_VERSION_1, which
- *	a version 2 device always offers
+ *	a version 2 or 3 device always offers
  * @num_queues: number of virtqueues (at most %FAKE_MMIO_MAX_QUEUES)
  * @num_max: QUEUE_NUM_MAX of every queue, 0 for %FAKE_MMIO_NUM_MAX
  * @bus_offset: if not 0, bus addresses of RAM below %FAKE_MMIO_BUS_WINDOW
  *	are its physical addresses plus this offset, as described to the DMA
  *	API by a dma_range_map on the platform device; the device then offers
  *	VIRTIO_F_ACCESS_PLATFORM, so that the driver uses the DMA API
+ * @reset_polls: version 3: STATUS reads after a reset that still return
+ *	the old status, 0 for %FAKE_MMIO_RESET_POLLS, or
+ *	%FAKE_MMIO_RESET_NEVER for a device that never completes a reset
  */
 struct fake_mmio_config {
 	u32 version;
@@ -99,7 +103,13 @@ struct fake_mmio_config {
 	unsigned int num_queues;
 	u32 num_max;
 	u64 bus_offset;
+	u32 reset_polls;
 };
+
+/* STATUS reads a version 3 device takes to complete a reset. */
+#define FAKE_MMIO_RESET_POLLS	2
+/* A version 3 device that never completes a reset. */
+#define FAKE_MMIO_RESET_NEVER	U32_MAX
 
 /**
  * struct fake_mmio_dev - an emulated virtio-mmio device
@@ -115,6 +125,10 @@ struct fake_mmio_config {
  * @driver_features_sel: DRIVER_FEATURES_SEL
  * @status: device status
  * @drop_features_ok: knob: the device does not keep FEATURES_OK
+ * @reset_polls: version 3: STATUS reads a reset takes to complete, or
+ *	%FAKE_MMIO_RESET_NEVER
+ * @reset_pending: STATUS reads left before the last reset completes
+ * @reset_status: what STATUS reads while the reset is pending
  * @guest_page_size: GUEST_PAGE_SIZE (legacy); 0 after every reset
  * @queue_sel: QUEUE_SEL
  * @num_queues: number of virtqueues
@@ -149,6 +163,9 @@ struct fake_mmio_dev {
 	u32 driver_features_sel;
 	u32 status;
 	bool drop_features_ok;
+	u32 reset_polls;
+	u32 reset_pending;
+	u32 reset_status;
 	u32 guest_page_size;
 	u32 queue_sel;
 	unsigned int num_queues;
@@ -176,6 +193,7 @@ struct virtio_device *fake_mmio_vdev(struct fake_mmio_dev *fdev);
 const struct dev_pm_ops *fake_mmio_pm_ops(struct fake_mmio_dev *fdev);
 
 void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop);
+void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls);
 void fake_mmio_set_complete_on_notify(struct fake_mmio_dev *fdev, bool on);
 unsigned int fake_mmio_process_queue(struct fake_mmio_dev *fdev,
 				     unsigned int index);

@@ -560,8 +560,10 @@ static void mmio_test_get_phases(struct kunit *test,
  * @ctx: the test context
  * @cb: the callback
  *
- * The device interrupt is disabled, as suspend_device_irqs() does, and for
- * good measure local interrupts too.
+ * The device interrupt is disabled, as suspend_device_irqs() does. The PM
+ * core runs the callback in process context with local interrupts enabled;
+ * for version 1 and 2 devices, whose reset does not sleep, local interrupts
+ * are disabled too for good measure. A version 3 reset polls with a sleep.
  *
  * Return: the callback's return value.
  */
@@ -572,9 +574,13 @@ static int mmio_test_noirq_phase(struct mmio_test_ctx *ctx,
 	int ret;
 
 	disable_irq(ctx->fdev->irq);
-	local_irq_save(flags);
-	ret = cb(&ctx->fdev->pdev->dev);
-	local_irq_restore(flags);
+	if (ctx->fdev->version >= 3) {
+		ret = cb(&ctx->fdev->pdev->dev);
+	} else {
+		local_irq_save(flags);
+		ret = cb(&ctx->fdev->pdev->dev);
+		local_irq_restore(flags);
+	}
 	enable_irq(ctx->fdev->irq);
 
 	return ret;
@@ -1349,6 +1355,78 @@ static void legacy_pfn_top_of_range_restores(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
+static const struct mmio_test_param mmio_test_v3[] = {
+	{ .version = 3, .desc = "version 3" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(mmio_test_v3, mmio_test_v3, desc);
+
+/*
+ * A version 3 device completes its reset only after a few STATUS reads:
+ * every reset of a noirq cycle waits for it, and the cycle then works (a
+ * buffer moves on the restored queue).
+ */
+static void v3_reset_is_waited_for(struct kunit *test)
+{
+	struct mmio_test_run run = { };
+	struct mmio_test_ctx *ctx;
+	int reset;
+
+	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
+	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[1], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[2], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[3], 0);
+	KUNIT_EXPECT_EQ(test, fake_mmio_get_status(ctx->fdev),
+			mmio_test_ready_status(3));
+
+	/* The noirq restore read STATUS until the reset had completed. */
+	reset = fake_mmio_log_find(ctx->fdev, run.mark[2], true,
+				   VIRTIO_MMIO_STATUS, 0);
+	KUNIT_ASSERT_GE(test, reset, 0);
+	KUNIT_EXPECT_GE(test, fake_mmio_log_count(ctx->fdev, reset, run.mark[3],
+						  false, VIRTIO_MMIO_STATUS),
+			FAKE_MMIO_RESET_POLLS + 1);
+	KUNIT_EXPECT_EQ(test, mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx)),
+			MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
+}
+
+#if IS_ENABLED(CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST)
+/*
+ * This series bounds the reset wait of a version 3 device: a device that
+ * stops completing its reset makes the noirq restore give up (-EIO) instead
+ * of hanging resume; FAILED is set, the driver's restore_noirq is not
+ * called, its queues refuse new buffers, and resume fails with -EIO.
+ */
+static void v3_reset_that_never_completes_fails_resume(struct kunit *test)
+{
+	struct mmio_test_run run = { };
+	struct mmio_test_ctx *ctx;
+	struct scatterlist sg;
+	u32 status;
+
+	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
+	fake_mmio_set_reset_polls(ctx->fdev, FAKE_MMIO_RESET_NEVER);
+	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[1], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[2], -EIO);
+	KUNIT_EXPECT_EQ(test, run.ret[3], -EIO);
+
+	status = fake_mmio_get_status(ctx->fdev);
+	KUNIT_EXPECT_TRUE(test, status & VIRTIO_CONFIG_S_FAILED);
+	KUNIT_EXPECT_FALSE(test, status & VIRTIO_CONFIG_S_DRIVER_OK);
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
+	KUNIT_EXPECT_TRUE(test, virtqueue_is_broken(mmio_test_last_vq(ctx)));
+	sg_init_one(&sg, ctx->buf, MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, virtqueue_add_inbuf(mmio_test_last_vq(ctx), &sg,
+						  1, ctx->buf, GFP_KERNEL),
+			-EIO);
+}
+#endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
+
 static const struct mmio_test_param mmio_test_legacy[] = {
 	{ .version = 1, .desc = "legacy (version 1)" },
 };
@@ -1377,6 +1455,7 @@ static struct kunit_case virtio_mmio_noirq_cases[] = {
 			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(features_ok_dropped_fails_noirq_restore,
 			 mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(v3_reset_is_waited_for, mmio_test_v3_gen_params),
 	{ }
 };
 
@@ -1401,6 +1480,9 @@ static struct kunit_suite virtio_mmio_plain_suite = {
 #if IS_ENABLED(CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST)
 static struct kunit_case virtio_mmio_counts_cases[] = {
 	KUNIT_CASE_PARAM(restore_access_counts, mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM_ATTR(v3_reset_that_never_completes_fails_resume,
+			      mmio_test_v3_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
 	{ }
 };
 
