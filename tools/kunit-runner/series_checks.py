@@ -32,7 +32,21 @@ PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
 # Placed files that stay out of the upstream mbox: gcov_uml.c is a
 # workaround for this project's UML coverage runs, not virtio code.
-MBOX_EXCLUDE = {TESTS_DIR + '/gcov_uml.c'}
+# Left out of the posting: the UML gcov helper (a workaround for this
+# project's coverage runs) and the QEMU end-to-end driver (this repo's tool).
+MBOX_EXCLUDE = {TESTS_DIR + '/gcov_uml.c', TESTS_DIR + '/virtio_noirq_e2e.c'}
+# Their lines in the tests' Makefile and Kconfig, dropped with them.
+MBOX_DROP = {
+	'Makefile': (r'\n# UML coverage runs:[^\n]*\nobj-\$\(CONFIG_GCOV\) \+= gcov_uml\.o\n',
+		     r'\n# End-to-end test driver[^\n]*\nobj-\$\(CONFIG_VIRTIO_NOIRQ_E2E_TEST\) '
+		     r'\+= virtio_noirq_e2e\.o\n'),
+	'Kconfig': (r'\nconfig VIRTIO_NOIRQ_E2E_TEST\n(?:[ \t][^\n]*\n|\n(?=[ \t]))*',),
+}
+# The neutral identity of the stored patches; a posting replaces it with
+# the poster's own.
+NEUTRAL_IDENT = 'Dev <dev@example.org>'
+PLACEHOLDER_RE = re.compile(r'@(\S+\.)?(example(\.(org|com|net))?|invalid|localhost|test)>?$|'
+			    r'\.example>?$', re.I)
 SPLATS = ('WARNING:', 'BUG:', 'Invalid wait context', 'KASAN', 'UBSAN',
 	  'Oops', 'Kernel panic')
 ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', LC_ALL='C')
@@ -604,18 +618,25 @@ def squash_tests(series, scratch):
 			mode, _, blob = meta.split()
 			if path in MBOX_EXCLUDE:
 				continue
-			if path == TESTS_DIR + '/Makefile' and MBOX_EXCLUDE:
+			name = path[len(TESTS_DIR) + 1:]
+			if name in MBOX_DROP:
 				text = git(kernel, 'cat-file', 'blob', blob)
-				text = re.sub(r'\n# UML coverage runs:[^\n]*\n'
-					      r'obj-\$\(CONFIG_GCOV\) \+= '
-					      r'gcov_uml\.o\n', '\n', text)
+				for rx in MBOX_DROP[name]:
+					text, n = re.subn(rx, '', text)
+					if n != 1:
+						raise RuntimeError('%s: %s matched %d '
+								   'times' % (path, rx, n))
 				blob = git(kernel, 'hash-object', '-w', '--stdin',
 					   inp=text).strip()
 			git(kernel, 'update-index', '--add', '--cacheinfo',
 			    '%s,%s,%s' % (mode, blob, path), env=env)
-		kc = git(kernel, 'rev-parse', series.placed + ':.kunitconfig').strip()
-		git(kernel, 'update-index', '--add', '--cacheinfo',
-		    '100644,%s,%s/.kunitconfig' % (kc, TESTS_DIR), env=env)
+		# The tests' own .kunitconfig (the contract suites) is placed
+		# with them; an older tree only has the root one.
+		if not any(l.endswith('\t%s/.kunitconfig' % TESTS_DIR) for l in files):
+			kc = git(kernel, 'rev-parse',
+				 series.placed + ':.kunitconfig').strip()
+			git(kernel, 'update-index', '--add', '--cacheinfo',
+			    '100644,%s,%s/.kunitconfig' % (kc, TESTS_DIR), env=env)
 		tree = git(kernel, 'write-tree', env=env).strip()
 	fmt = git(kernel, 'log', '-1', '--format=%an%x00%ae%x00%ad%x00%B',
 		  '--date=raw', series.hook)
@@ -628,14 +649,61 @@ def squash_tests(series, scratch):
 	return commit, tree
 
 
-def make_mbox(series, scratch, out):
+def poster_identity(given=None):
+	"""'Name <email>' of the poster: @given or git config user.name/email.
+
+	Raises UsageError if there is none or it is a placeholder."""
+	ident = given
+	if not ident:
+		rc, name = run(['git', '-C', REPO, 'config', 'user.name'])
+		rc2, mail = run(['git', '-C', REPO, 'config', 'user.email'])
+		if rc or rc2 or not name.strip() or not mail.strip():
+			raise UsageError('no git identity (git config user.name and '
+					 'user.email): a posting is signed by its poster')
+		ident = '%s <%s>' % (name.strip(), mail.strip())
+	if not re.fullmatch(r'[^<>@]+ <[^<>\s@]+@[^<>\s@]+>', ident) or \
+	   PLACEHOLDER_RE.search(ident) or ident == NEUTRAL_IDENT:
+		raise UsageError('%s is not an identity anyone can post with (a '
+				 'placeholder); set git config user.name and '
+				 'user.email to your own' % ident)
+	return ident
+
+
+def recipients(kernel, mbox_path):
+	"""(to, cc) from scripts/get_maintainer.pl: the maintainers of what
+	the series touches, and the lists and reviewers of it and of the PM
+	core (linux-pm)."""
+	gm = ['perl', 'scripts/get_maintainer.pl', '--no-git',
+	      '--no-git-fallback', '--no-rolestats', '--no-tree']
+	_, to = run(gm + ['--m', '--no-r', '--no-l', mbox_path], cwd=kernel)
+	_, cc = run(gm + ['--no-m', '--r', '--l', mbox_path], cwd=kernel)
+	_, pm = run(gm + ['--no-m', '--no-r', '--l', '-f',
+			  'drivers/base/power/main.c'], cwd=kernel)
+	lines = lambda t: [l.strip() for l in t.splitlines()
+			   if '@' in l and not l.startswith(('WARNING', 'Use '))]
+	to = lines(to)
+	cc = [a for a in dict.fromkeys(lines(cc) + lines(pm)) if a not in to]
+	return to, cc
+
+
+def make_mbox(series, scratch, out, ident=NEUTRAL_IDENT, to=(), cc=()):
+	"""Write the posting to @out, signed by @ident, addressed to @to/@cc."""
 	commit, tree = squash_tests(series, scratch)
 	subject, body = cover_letter()
+	name, mail = ident[:-1].split(' <')
+	fenv = dict(ENV, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=mail,
+		    GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=mail)
+	addr = ['--to=' + a for a in to] + ['--cc=' + a for a in cc]
 	mbox = git(series.kernel, '-c', 'diff.noprefix=false',
 		   '-c', 'diff.mnemonicPrefix=false', '-c', 'diff.renames=true',
 		   'format-patch', '--stdout', '--cover-letter', '--numbered',
 		   '--zero-commit', '--no-signature', '--abbrev=12',
-		   '--no-binary', '%s..%s' % (series.base, commit))
+		   '--no-binary', *addr, '%s..%s' % (series.base, commit),
+		   env=fenv)
+	if ident != NEUTRAL_IDENT:
+		mbox = mbox.replace('From: ' + NEUTRAL_IDENT, 'From: ' + ident)
+		mbox = mbox.replace('Signed-off-by: ' + NEUTRAL_IDENT,
+				    'Signed-off-by: ' + ident)
 	if '*** SUBJECT HERE ***' not in mbox or '*** BLURB HERE ***' not in mbox:
 		raise RuntimeError('format-patch gave no cover letter template')
 	mbox = mbox.replace('*** SUBJECT HERE ***', subject, 1)
@@ -645,11 +713,18 @@ def make_mbox(series, scratch, out):
 	return commit, tree
 
 
-def check_mbox(res, series, scratch, cachedir, out_path):
+def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
+	"""Write the posting and check it; @ident: the poster, None for a
+	check with the stored patches' neutral identity and no recipients."""
 	path = out_path or os.path.join(cachedir, 'series.mbox')
 	try:
 		subject, body = cover_letter()
 		commit, tree = make_mbox(series, scratch, path)
+		if ident:
+			to, cc = recipients(series.kernel, path)
+			say('posting from %s, to: %s; cc: %s' % (
+				ident, ', '.join(to) or '-', ', '.join(cc) or '-'))
+			commit, tree = make_mbox(series, scratch, path, ident, to, cc)
 	except (OSError, RuntimeError) as e:
 		res.add('mbox: write with cover letter', False, str(e))
 		return None
@@ -738,6 +813,13 @@ def parse_args(argv):
 		       help='checkpatch, kernel-doc and mbox only: no builds')
 	p.add_argument('--only', metavar='GROUPS',
 		       help='comma-separated subset of: ' + ','.join(GROUPS))
+	p.add_argument('--post', metavar='OUT',
+		       help='write the posting to OUT: the mbox signed by your git '
+		       'identity (git config user.name/email; a placeholder is '
+		       'refused), addressed with scripts/get_maintainer.pl; '
+		       'runs only the mbox group')
+	p.add_argument('--identity', metavar='"NAME <EMAIL>"',
+		       help='--post: sign with this identity instead of git config')
 	p.add_argument('--mbox', metavar='OUT',
 		       help='write the mbox (cover letter + series + tests) to '
 		       'OUT; alone, runs only the mbox checks')
@@ -756,7 +838,7 @@ def parse_args(argv):
 			p.error('unknown group(s) in --only: ' + ','.join(bad))
 	elif args.quick:
 		groups = ['checkpatch', 'kernel-doc', 'mbox']
-	elif args.mbox:
+	elif args.mbox or args.post:
 		groups = ['mbox']
 	else:
 		groups = GROUPS
@@ -773,6 +855,8 @@ def main(argv=None):
 	t0 = time.time()
 	res = Results()
 	try:
+		# A posting is signed by its poster: check that first.
+		ident = poster_identity(args.identity) if args.post else None
 		full = any(g in args.groups for g in ('build', 'debug', 'arm64'))
 		need_tools(full)
 		kernel = args.kernel
@@ -807,8 +891,9 @@ def main(argv=None):
 			check_kerneldoc(res, series, kernel)
 		mbox_tree = None
 		if 'mbox' in args.groups:
+			out = args.post or args.mbox
 			mbox_tree = check_mbox(res, series, scratch, cachedir,
-					       args.mbox and os.path.abspath(args.mbox))
+					       out and os.path.abspath(out), ident)
 		if 'build' in args.groups:
 			check_builds(res, series, scratch, cachedir, cache, args,
 				     mbox_tree if args.mbox_build else None)
