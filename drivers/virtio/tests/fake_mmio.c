@@ -995,6 +995,9 @@ void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop)
  * @fdev: the emulated device, version 3
  * @polls: STATUS reads a reset takes from now on, or
  *	%FAKE_MMIO_RESET_NEVER for a device that stops completing resets
+ *
+ * A reset left pending by %FAKE_MMIO_RESET_NEVER completes @polls reads
+ * after a call with another value: the device recovers.
  */
 void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls)
 {
@@ -1003,6 +1006,8 @@ void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls)
 	KUNIT_ASSERT_GE(fdev->test, fdev->version, 3);
 	spin_lock_irqsave(&fake_mmio_lock, flags);
 	fdev->reset_polls = polls;
+	if (fdev->reset_pending == FAKE_MMIO_RESET_NEVER)
+		fdev->reset_pending = polls;
 	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 }
 
