@@ -1012,6 +1012,24 @@ void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls)
 }
 
 /**
+ * fake_mmio_set_num_max - knob: change QUEUE_NUM_MAX of every queue
+ * @fdev: the emulated device
+ * @num_max: the new maximum queue size
+ *
+ * As a device that comes back from a reset smaller than it was.
+ */
+void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	for (i = 0; i < fdev->num_queues; i++)
+		fdev->queues[i].num_max = num_max;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
+}
+
+/**
  * fake_mmio_set_complete_on_notify - knob: complete buffers on QUEUE_NOTIFY
  * @fdev: the emulated device
  * @on: true to complete synchronously on notify, false to leave buffers

@@ -194,6 +194,7 @@ const struct dev_pm_ops *fake_mmio_pm_ops(struct fake_mmio_dev *fdev);
 
 void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop);
 void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls);
+void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max);
 void fake_mmio_set_complete_on_notify(struct fake_mmio_dev *fdev, bool on);
 unsigned int fake_mmio_process_queue(struct fake_mmio_dev *fdev,
 				     unsigned int index);

@@ -1436,6 +1436,32 @@ static void v3_reset_that_never_completes_fails_resume(struct kunit *test)
 
 	fake_mmio_set_reset_polls(ctx->fdev, FAKE_MMIO_RESET_POLLS);
 }
+
+/*
+ * This series' vm_reset_vqs() checks a queue as setup does: a device that
+ * comes back from the reset offering smaller queues than the rings it had
+ * makes the noirq restore fail with -ENOENT before any queue is
+ * programmed; FAILED is set and resume fails with -EIO.
+ */
+static void reset_vqs_refuses_smaller_queue(struct kunit *test)
+{
+	struct mmio_test_run run = { };
+	struct mmio_test_ctx *ctx;
+
+	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
+	fake_mmio_set_num_max(ctx->fdev,
+			      virtqueue_get_vring_size(mmio_test_last_vq(ctx)) / 2);
+	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+	KUNIT_EXPECT_EQ(test, run.ret[2], -ENOENT);
+	KUNIT_EXPECT_EQ(test, run.ret[3], -EIO);
+	KUNIT_EXPECT_TRUE(test, fake_mmio_get_status(ctx->fdev) &
+			  VIRTIO_CONFIG_S_FAILED);
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run.mark[2],
+						  run.mark[4], true,
+						  VIRTIO_MMIO_QUEUE_NUM), 0);
+	KUNIT_EXPECT_TRUE(test, virtqueue_is_broken(mmio_test_last_vq(ctx)));
+}
 #endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
 
 static const struct mmio_test_param mmio_test_legacy[] = {
@@ -1491,6 +1517,8 @@ static struct kunit_suite virtio_mmio_plain_suite = {
 #if IS_ENABLED(CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST)
 static struct kunit_case virtio_mmio_counts_cases[] = {
 	KUNIT_CASE_PARAM(restore_access_counts, mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(reset_vqs_refuses_smaller_queue,
+			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM_ATTR(v3_reset_that_never_completes_fails_resume,
 			      mmio_test_v3_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
