@@ -1065,6 +1065,32 @@ static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 }
 
 /*
+ * After a suspend/resume cycle whose noirq restore failed with @err: suspend
+ * went well, resume failed with -EIO, FAILED is set, the driver's
+ * restore_noirq never ran, and the queues refuse a new buffer at once.
+ */
+static void mmio_test_expect_noirq_restore_failed(struct mmio_test_ctx *ctx,
+						   const struct mmio_test_run *run,
+						   int err)
+{
+	struct kunit *test = ctx->test;
+	struct virtqueue *vq = mmio_test_last_vq(ctx);
+	struct scatterlist sg;
+
+	KUNIT_EXPECT_EQ(test, run->ret[0], 0);
+	KUNIT_EXPECT_EQ(test, run->ret[1], 0);
+	KUNIT_EXPECT_EQ(test, run->ret[2], err);
+	KUNIT_EXPECT_EQ(test, run->ret[3], -EIO);
+	KUNIT_EXPECT_TRUE(test, fake_mmio_get_status(ctx->fdev) &
+			  VIRTIO_CONFIG_S_FAILED);
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
+	KUNIT_EXPECT_TRUE(test, virtqueue_is_broken(vq));
+	sg_init_one(&sg, ctx->buf, MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, virtqueue_add_inbuf(vq, &sg, 1, ctx->buf,
+						  GFP_KERNEL), -EIO);
+}
+
+/*
  * A device that does not keep FEATURES_OK: the noirq restore of a modern
  * device fails with -ENODEV and FAILED, resume then fails with -EIO.
  * Legacy devices have no FEATURES_OK step, so theirs succeeds.
@@ -1092,15 +1118,12 @@ static void features_ok_dropped_fails_noirq_restore(struct kunit *test)
 		return;
 	}
 
-	KUNIT_EXPECT_EQ(test, run.ret[2], -ENODEV);
-	KUNIT_EXPECT_EQ(test, run.ret[3], -EIO);
-	KUNIT_EXPECT_TRUE(test, status & VIRTIO_CONFIG_S_FAILED);
+	mmio_test_expect_noirq_restore_failed(ctx, &run, -ENODEV);
 	KUNIT_EXPECT_FALSE(test, status & VIRTIO_CONFIG_S_DRIVER_OK);
 	/* Neither the queues nor the driver were touched after the refusal. */
 	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run.mark[2],
 						  run.mark[4], true,
 						  VIRTIO_MMIO_QUEUE_SEL), 0);
-	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
 	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_CB], 0);
 	/* resume did not reset the device again. */
 	KUNIT_EXPECT_EQ(test, fake_mmio_log_find(ctx->fdev, run.mark[3], true,
@@ -1414,25 +1437,11 @@ static void v3_reset_that_never_completes_fails_resume(struct kunit *test)
 {
 	struct mmio_test_run run = { };
 	struct mmio_test_ctx *ctx;
-	struct scatterlist sg;
-	u32 status;
 
 	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	fake_mmio_set_reset_polls(ctx->fdev, FAKE_MMIO_RESET_NEVER);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
-	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
-	KUNIT_EXPECT_EQ(test, run.ret[1], 0);
-	KUNIT_EXPECT_EQ(test, run.ret[2], -EIO);
-	KUNIT_EXPECT_EQ(test, run.ret[3], -EIO);
-
-	status = fake_mmio_get_status(ctx->fdev);
-	KUNIT_EXPECT_TRUE(test, status & VIRTIO_CONFIG_S_FAILED);
-	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
-	KUNIT_EXPECT_TRUE(test, virtqueue_is_broken(mmio_test_last_vq(ctx)));
-	sg_init_one(&sg, ctx->buf, MMIO_TEST_BUF_SIZE);
-	KUNIT_EXPECT_EQ(test, virtqueue_add_inbuf(mmio_test_last_vq(ctx), &sg,
-						  1, ctx->buf, GFP_KERNEL),
-			-EIO);
+	mmio_test_expect_noirq_restore_failed(ctx, &run, -EIO);
 
 	fake_mmio_set_reset_polls(ctx->fdev, FAKE_MMIO_RESET_POLLS);
 }
@@ -1452,15 +1461,10 @@ static void reset_vqs_refuses_smaller_queue(struct kunit *test)
 	fake_mmio_set_num_max(ctx->fdev,
 			      virtqueue_get_vring_size(mmio_test_last_vq(ctx)) / 2);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
-	KUNIT_EXPECT_EQ(test, run.ret[2], -ENOENT);
-	KUNIT_EXPECT_EQ(test, run.ret[3], -EIO);
-	KUNIT_EXPECT_TRUE(test, fake_mmio_get_status(ctx->fdev) &
-			  VIRTIO_CONFIG_S_FAILED);
-	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_RESTORE_NOIRQ], 0);
+	mmio_test_expect_noirq_restore_failed(ctx, &run, -ENOENT);
 	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run.mark[2],
 						  run.mark[4], true,
 						  VIRTIO_MMIO_QUEUE_NUM), 0);
-	KUNIT_EXPECT_TRUE(test, virtqueue_is_broken(mmio_test_last_vq(ctx)));
 }
 #endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
 
