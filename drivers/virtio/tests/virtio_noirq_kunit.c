@@ -825,6 +825,28 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	expect_vqs_refuse_buffers(test, env.fd);
 }
 
+/*
+ * The normal restore of a device whose noirq restore did not succeed (state
+ * ENTERED) fails with -EIO on its own: FAILED is set, nothing is
+ * re-initialised, and the device is broken, whatever broke it before.
+ */
+static void restore_in_entered_state_fails_and_breaks(struct kunit *test)
+{
+	struct noirq_env env = noirq_env_default(test);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), -EIO);
+	expect_calls(test, env.fd, 0, 0, 0, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 0);
+	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+	expect_vqs_refuse_buffers(test, env.fd);
+}
+
 /* restore_noirq with virtqueues but without reset_vqs fails, FAILED set. */
 static void restore_noirq_without_reset_vqs_fails(struct kunit *test)
 {
@@ -1150,6 +1172,7 @@ static struct kunit_case noirq_restore_cases[] = {
 	KUNIT_CASE_PARAM(restore_noirq_failure_makes_restore_fail,
 			 restore_fail_gen_params),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
+	KUNIT_CASE(restore_in_entered_state_fails_and_breaks),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
 	KUNIT_CASE_PARAM(restore_after_each_pm_order, pm_order_gen_params),
 	KUNIT_CASE(plain_driver_cycle_is_unchanged),
