@@ -30,18 +30,15 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 LOCK = os.environ.get('NOIRQ_KUNIT_LOCK', '/tmp/noirq-kunit-build.lock')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
-# Placed files that stay out of the upstream mbox: gcov_uml.c is a
-# workaround for this project's UML coverage runs, not virtio code.
 # Left out of the posting: the UML gcov helper (a workaround for this
 # project's coverage runs) and the QEMU end-to-end driver (this repo's tool).
+# Their Kconfig and Makefile entries go with them: the posting keeps only
+# the entries of the symbols its test patches add (filter_kconfig() ...).
 MBOX_EXCLUDE = {TESTS_DIR + '/gcov_uml.c', TESTS_DIR + '/virtio_noirq_e2e.c'}
-# Their lines in the tests' Makefile and Kconfig, dropped with them.
-MBOX_DROP = {
-	'Makefile': (r'\n# UML coverage runs:[^\n]*\nobj-\$\(CONFIG_GCOV\) \+= gcov_uml\.o\n',
-		     r'\n# End-to-end test driver[^\n]*\nobj-\$\(CONFIG_VIRTIO_NOIRQ_E2E_TEST\) '
-		     r'\+= virtio_noirq_e2e\.o\n'),
-	'Kconfig': (r'\nconfig VIRTIO_NOIRQ_E2E_TEST\n(?:[ \t][^\n]*\n|\n(?=[ \t]))*',),
-}
+# How the posting splits the tests into patches (see that file).
+TEST_PATCHES = os.path.join(REPO, 'patches', 'test-patches.txt')
+# In every test patch, with the entries of the symbols posted so far.
+SHARED_TEST_FILES = ('Kconfig', 'Makefile', '.kunitconfig')
 # The neutral identity of the stored patches; a posting replaces it with
 # the poster's own.
 NEUTRAL_IDENT = 'Dev <dev@example.org>'
@@ -84,6 +81,15 @@ CONFIG_VIRTIO_NOIRQ_E2E_TEST=y
 # CONFIG_HIBERNATION is not set
 """),
 }
+# The posting's patches before its first test patch: the transports the
+# series changes, built by kunit.py under UML.
+POSTING_BASE_CONFIG = """CONFIG_KUNIT=y
+CONFIG_PM_SLEEP=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO=y
+CONFIG_VIRTIO_MMIO=y
+CONFIG_VIRTIO_UML=y
+"""
 # Must be y in the .config of each configuration, at every prefix.
 MUST = {
 	'uml': ['CONFIG_VIRTIO_MMIO', 'CONFIG_VIRTIO_UML', 'CONFIG_PM_SLEEP',
@@ -298,7 +304,7 @@ def checkpatch_result(res, name, rc, out, strict_checks=True):
 	else:
 		res.add(name, True)
 		if c:
-			print('    note: %d CHECK(s), not counted for -f:' % c)
+			print('    note: %d CHECK(s) in test code, not counted:' % c)
 			for l in lines:
 				print('    ' + l)
 
@@ -602,51 +608,195 @@ def cover_letter():
 	return subject.strip(), body.strip('\n') + '\n'
 
 
-def squash_tests(series, scratch):
-	"""A commit: the hook patch with the placed test files added.
+def parse_test_patches(text):
+	"""The entries of patches/test-patches.txt: a list of dicts with keys
+	after, files, config (lists for the last two), subject and body."""
+	groups = []
+	for chunk in re.split(r'^%%[ \t]*\n', text, flags=re.M):
+		lines = chunk.split('\n')
+		while lines and (lines[0].startswith('#') or not lines[0].strip()):
+			lines.pop(0)
+		if not lines:
+			continue
+		g = {}
+		while lines and lines[0].strip():
+			key, sep, val = lines.pop(0).partition(':')
+			if not sep or key not in ('After', 'Files', 'Config',
+						  'Subject'):
+				raise RuntimeError('test-patches.txt: bad header '
+						   'line "%s:%s"' % (key, val))
+			g[key.lower()] = val.strip()
+		body = '\n'.join(lines).strip('\n')
+		if len(g) != 4 or not body:
+			raise RuntimeError('test-patches.txt: an entry needs After, '
+					   'Files, Config, Subject and a body')
+		g['files'] = g['files'].split()
+		g['config'] = g['config'].split()
+		g['body'] = body + '\n'
+		groups.append(g)
+	return groups
 
-	Root .kunitconfig becomes drivers/virtio/tests/.kunitconfig; the files
-	of MBOX_EXCLUDE are left out (and their Makefile lines)."""
-	kernel = series.kernel
-	with tempfile.TemporaryDirectory() as d:
-		env = dict(ENV, GIT_INDEX_FILE=os.path.join(d, 'index'))
-		git(kernel, 'read-tree', series.hook, env=env)
-		files = git(kernel, 'ls-tree', '-r', '--full-tree', series.placed,
-			    '--', TESTS_DIR).splitlines()
-		for l in files:
+
+def kconfig_symbols(text):
+	return re.findall(r'^config\s+(\w+)', text, re.M)
+
+
+def filter_kconfig(text, keep):
+	"""@text with only the config entries of the symbols in @keep."""
+	parts = re.split(r'^(?=config\s)', text, flags=re.M)
+	kept = [parts[0]] + [p for p in parts[1:] if p.split()[1] in keep]
+	return ''.join(kept).rstrip('\n') + '\n'
+
+
+def filter_makefile(text, keep):
+	"""@text with only the paragraphs whose CONFIG_ symbols are all in
+	@keep (comment-only paragraphs stay)."""
+	paras = text.rstrip('\n').split('\n\n')
+	kept = [p for p in paras
+		if all(s in keep for s in re.findall(r'CONFIG_(\w+)', p))]
+	return '\n\n'.join(kept) + '\n'
+
+
+def filter_kunitconfig(text, keep, tests):
+	"""@text without the options of the symbols in @tests not in @keep."""
+	out = []
+	for line in text.splitlines(True):
+		m = re.match(r'CONFIG_(\w+)=', line)
+		if m and m.group(1) in tests and m.group(1) not in keep:
+			continue
+		out.append(line)
+	return ''.join(out)
+
+
+FILTERS = {'Kconfig': lambda t, keep, tests: filter_kconfig(t, keep),
+	   'Makefile': lambda t, keep, tests: filter_makefile(t, keep),
+	   '.kunitconfig': filter_kunitconfig}
+
+
+class Posting:
+	"""The posting's commits: the stored patches less the hook patch, and
+	after the patches that patches/test-patches.txt names, one patch per
+	group of tests. Built with a temporary index; the work tree is only
+	read."""
+
+	def __init__(self, series, path=TEST_PATCHES):
+		self.series = series
+		kernel = series.kernel
+		with open(path) as f:
+			self.groups = parse_test_patches(f.read())
+		self.subjects = [git(kernel, 'log', '-1', '--format=%s', p).strip()
+				 for p in series.patches[:-1]]
+		self.blobs = {}
+		for l in git(kernel, 'ls-tree', '-r', '--full-tree', series.placed,
+			     '--', TESTS_DIR + '/').splitlines():
 			meta, path = l.split('\t', 1)
-			mode, _, blob = meta.split()
-			if path in MBOX_EXCLUDE:
-				continue
-			name = path[len(TESTS_DIR) + 1:]
-			if name in MBOX_DROP:
-				text = git(kernel, 'cat-file', 'blob', blob)
-				for rx in MBOX_DROP[name]:
-					text, n = re.subn(rx, '', text)
-					if n != 1:
-						raise RuntimeError('%s: %s matched %d '
-								   'times' % (path, rx, n))
-				blob = git(kernel, 'hash-object', '-w', '--stdin',
-					   inp=text).strip()
-			git(kernel, 'update-index', '--add', '--cacheinfo',
-			    '%s,%s,%s' % (mode, blob, path), env=env)
-		# The tests' own .kunitconfig (the contract suites) is placed
-		# with them; an older tree only has the root one.
-		if not any(l.endswith('\t%s/.kunitconfig' % TESTS_DIR) for l in files):
-			kc = git(kernel, 'rev-parse',
-				 series.placed + ':.kunitconfig').strip()
-			git(kernel, 'update-index', '--add', '--cacheinfo',
-			    '100644,%s,%s/.kunitconfig' % (kc, TESTS_DIR), env=env)
+			if path not in MBOX_EXCLUDE:
+				self.blobs[path[len(TESTS_DIR) + 1:]] = meta.split()
+		text = self.text('Kconfig')
+		self.tests = set(kconfig_symbols(text))
+		self.check()
+
+	def text(self, name):
+		return git(self.series.kernel, 'cat-file', 'blob',
+			   self.blobs[name][2])
+
+	def check(self):
+		"""Every placed test file and symbol is posted once, after a
+		stored patch."""
+		probs = []
+		files = [f for g in self.groups for f in g['files']]
+		own = set(self.blobs) - set(SHARED_TEST_FILES)
+		for f in sorted(set(files) ^ own):
+			probs.append('%s is %s' % (f, 'in no group' if f in own
+						   else 'not a placed test file'))
+		for f in sorted({f for f in files if files.count(f) > 1}):
+			probs.append('%s is in two groups' % f)
+		for f in SHARED_TEST_FILES:
+			if f not in self.blobs:
+				probs.append('%s/%s is missing' % (TESTS_DIR, f))
+		for g in self.groups:
+			if g['after'] not in self.subjects:
+				probs.append('After: "%s" is no patch of the series' %
+					     g['after'])
+			probs += ['Config: %s is not in %s/Kconfig' % (s, TESTS_DIR)
+				  for s in g['config'] if s not in self.tests]
+		if probs:
+			raise RuntimeError('patches/test-patches.txt: ' +
+					   '; '.join(probs))
+
+	def add(self, env, name, text=None):
+		mode, _, blob = self.blobs[name]
+		if text is not None:
+			blob = git(self.series.kernel, 'hash-object', '-w', '--stdin',
+				   inp=text).strip()
+		git(self.series.kernel, 'update-index', '--add', '--cacheinfo',
+		    '%s,%s,%s/%s' % (mode, blob, TESTS_DIR, name), env=env)
+
+	def apply(self, env, a, b):
+		diff = git(self.series.kernel, 'diff', '--full-index', '--binary',
+			   a, b)
+		git(self.series.kernel, 'apply', '--cached', '-', env=env,
+		    inp=diff)
+
+	def commit(self, env, parent, author, msg):
+		kernel = self.series.kernel
 		tree = git(kernel, 'write-tree', env=env).strip()
-	fmt = git(kernel, 'log', '-1', '--format=%an%x00%ae%x00%ad%x00%B',
-		  '--date=raw', series.hook)
-	an, ae, ad, msg = fmt.split('\0', 3)
-	cenv = dict(ENV, GIT_AUTHOR_NAME=an, GIT_AUTHOR_EMAIL=ae,
-		    GIT_AUTHOR_DATE=ad, GIT_COMMITTER_NAME=an,
-		    GIT_COMMITTER_EMAIL=ae, GIT_COMMITTER_DATE=ad)
-	commit = git(kernel, 'commit-tree', tree, '-p', series.hook + '^',
-		     env=cenv, inp=msg).strip()
-	return commit, tree
+		an, ae, ad = author
+		cenv = dict(ENV, GIT_AUTHOR_NAME=an, GIT_AUTHOR_EMAIL=ae,
+			    GIT_AUTHOR_DATE=ad, GIT_COMMITTER_NAME=an,
+			    GIT_COMMITTER_EMAIL=ae, GIT_COMMITTER_DATE=ad)
+		return git(kernel, 'commit-tree', tree, '-p', parent, env=cenv,
+			   inp=msg).strip(), tree
+
+	def build(self):
+		"""(tip commit, tree) of the posting."""
+		series, kernel = self.series, self.series.kernel
+		hook = series.hook
+		name, mail = NEUTRAL_IDENT[:-1].split(' <')
+		posted = set()
+		with tempfile.TemporaryDirectory() as d:
+			env = dict(ENV, GIT_INDEX_FILE=os.path.join(d, 'index'))
+			git(kernel, 'read-tree', series.base, env=env)
+			parent = series.base
+			for p, subject in zip(series.patches[:-1], self.subjects):
+				self.apply(env, p + '^', p)
+				fmt = git(kernel, 'log', '-1', '--date=raw',
+					  '--format=%an%x00%ae%x00%ad%x00%B', p)
+				an, ae, ad, msg = fmt.split('\0', 3)
+				parent, tree = self.commit(env, parent, (an, ae, ad), msg)
+				for g in self.groups:
+					if g['after'] != subject:
+						continue
+					if not posted:
+						self.apply(env, hook + '^', hook)
+					posted |= set(g['config'])
+					for f in g['files']:
+						self.add(env, f)
+					for f in SHARED_TEST_FILES:
+						self.add(env, f, FILTERS[f](
+							self.text(f), posted, self.tests))
+					date = git(kernel, 'log', '-1', '--date=raw',
+						   '--format=%ad', hook).strip()
+					msg = '%s\n\n%s\nSigned-off-by: %s\n' % (
+						g['subject'], g['body'], NEUTRAL_IDENT)
+					parent, tree = self.commit(env, parent,
+								   (name, mail, date), msg)
+		return parent, tree
+
+	def squashed_tree(self):
+		"""The tree of the whole posting at once: the tip of the stored
+		series with the placed tests, less MBOX_EXCLUDE and the entries
+		of symbols no group posts. build() must end in the same tree."""
+		series, kernel = self.series, self.series.kernel
+		posted = {s for g in self.groups for s in g['config']}
+		with tempfile.TemporaryDirectory() as d:
+			env = dict(ENV, GIT_INDEX_FILE=os.path.join(d, 'index'))
+			git(kernel, 'read-tree', series.hook, env=env)
+			for f in self.blobs:
+				self.add(env, f, FILTERS[f](self.text(f), posted,
+							     self.tests)
+					 if f in FILTERS else None)
+			return git(kernel, 'write-tree', env=env).strip()
 
 
 def poster_identity(given=None):
@@ -687,8 +837,17 @@ def recipients(kernel, mbox_path):
 
 
 def make_mbox(series, scratch, out, ident=NEUTRAL_IDENT, to=(), cc=()):
-	"""Write the posting to @out, signed by @ident, addressed to @to/@cc."""
-	commit, tree = squash_tests(series, scratch)
+	"""Write the posting to @out, signed by @ident, addressed to @to/@cc.
+
+	Returns (tip commit, tree, number of patches)."""
+	posting = Posting(series)
+	commit, tree = posting.build()
+	if tree != posting.squashed_tree():
+		raise RuntimeError('the test patches do not add up to the placed '
+				   'tests (tree %s != %s)' % (tree,
+							    posting.squashed_tree()))
+	count = int(git(series.kernel, 'rev-list', '--count', '%s..%s' % (
+		series.base, commit)).strip())
 	subject, body = cover_letter()
 	name, mail = ident[:-1].split(' <')
 	fenv = dict(ENV, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=mail,
@@ -710,7 +869,27 @@ def make_mbox(series, scratch, out, ident=NEUTRAL_IDENT, to=(), cc=()):
 	mbox = mbox.replace('*** BLURB HERE ***', body.rstrip('\n'), 1)
 	with open(out, 'w') as f:
 		f.write(mbox)
-	return commit, tree
+	return commit, tree, count
+
+
+def checkpatch_posting(res, series, path):
+	"""checkpatch --strict on each patch of the posting as sent.
+
+	A new file always asks whether MAINTAINERS needs updating; the tests'
+	directory is under VIRTIO CORE's "F: drivers/virtio/", so that one is
+	ignored. The CHECKs of a test patch are printed, not counted, as for
+	"checkpatch -f" of the placed files."""
+	with tempfile.TemporaryDirectory() as d:
+		git(series.kernel, 'mailsplit', '-o' + d, path)
+		for i, name in enumerate(sorted(os.listdir(d))[1:], 1):
+			p = os.path.join(d, name)
+			with open(p, errors='replace') as f:
+				tests = ('+++ b/%s/' % TESTS_DIR) in f.read()
+			rc, out = run(['perl', 'scripts/checkpatch.pl', '--strict',
+				       '--ignore', 'UNKNOWN_COMMIT_ID,FILE_PATH_CHANGES',
+				       '--no-color', '--showfile', p], cwd=series.kernel)
+			checkpatch_result(res, 'mbox: checkpatch --strict of patch '
+					  '%d' % i, rc, out, not tests)
 
 
 def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
@@ -719,21 +898,21 @@ def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
 	path = out_path or os.path.join(cachedir, 'series.mbox')
 	try:
 		subject, body = cover_letter()
-		commit, tree = make_mbox(series, scratch, path)
+		commit, tree, n = make_mbox(series, scratch, path)
 		if ident:
 			to, cc = recipients(series.kernel, path)
 			say('posting from %s, to: %s; cc: %s' % (
 				ident, ', '.join(to) or '-', ', '.join(cc) or '-'))
-			commit, tree = make_mbox(series, scratch, path, ident, to, cc)
+			commit, tree, n = make_mbox(series, scratch, path, ident,
+						    to, cc)
 	except (OSError, RuntimeError) as e:
 		res.add('mbox: write with cover letter', False, str(e))
 		return None
-	n = len(series.patches)
 	with open(path) as f:
 		text = f.read()
 	msgs = text.count('\nFrom 0000000000000000000000000000000000000000 ') \
 		+ text.startswith('From 0000000000000000000000000000000000000000 ')
-	want = '[PATCH 0/%d] %s' % (n, subject)
+	want = '[PATCH %0*d/%d] %s' % (len(str(n)), 0, n, subject)
 	probs = []
 	if msgs != n + 1:
 		probs.append('%d messages, want %d' % (msgs, n + 1))
@@ -744,8 +923,9 @@ def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
 	for f in series.new_test_files():
 		if f not in MBOX_EXCLUDE and ('+++ b/%s\n' % f) not in text:
 			probs.append('%s is not in the mbox' % f)
-	res.add('mbox: write %s (cover letter + %d patches, tests in the '
-		'hook patch)' % (path, n), not probs, '; '.join(probs))
+	res.add('mbox: write %s (cover letter + %d patches, each group of '
+		'tests after the patches it tests)' % (path, n), not probs,
+		'; '.join(probs))
 	# git am onto a fresh checkout of base, cover letter skipped.
 	checkout(scratch, series.base)
 	rc, aout = git(scratch, 'am', '--keep-cr', path, check=False)
@@ -761,9 +941,47 @@ def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
 		if rc else 'result differs from series + tests (tree %s != %s)' % (
 			got, tree)
 	res.add('mbox: git am onto base', ok, reason)
+	checkpatch_posting(res, series, path)
 	if not ok:
 		return None
-	return dict(commit=git(scratch, 'rev-parse', 'HEAD').strip(), tree=tree)
+	return dict(commit=git(scratch, 'rev-parse', 'HEAD').strip(), tree=tree,
+		    commits=git(scratch, 'rev-list', '--reverse', '%s..HEAD' %
+				series.base).split())
+
+
+def check_posting(res, scratch, cachedir, mbox_tree):
+	"""Every patch of the posting, as git am left it, builds under UML and,
+	from the first test patch on, its tests pass: kunit.py run with the
+	.kunitconfig beside the tests (kunit.py build before they exist)."""
+	build_dir = os.path.join(cachedir, 'build-posting')
+	commits = mbox_tree['commits']
+	for i, c in enumerate(commits, 1):
+		checkout(scratch, c)
+		subject = git(scratch, 'log', '-1', '--format=%s', c).strip()
+		kc = os.path.join(TESTS_DIR, '.kunitconfig')
+		if os.path.exists(os.path.join(scratch, kc)):
+			kunit_run(res, 'posting %d/%d "%s": builds, its tests pass' %
+				  (i, len(commits), subject), scratch, build_dir,
+				  ['--kunitconfig=' + TESTS_DIR], 300)
+			continue
+		# No tests yet: build the UML kernel of the first test patch's
+		# configuration less the test symbols (kunit.py drops them).
+		cmd = ['python3', 'tools/testing/kunit/kunit.py', 'build',
+		       '--build_dir=' + build_dir, '--jobs=%d' % os.cpu_count(),
+		       '--kunitconfig=' + os.path.join(cachedir, 'posting-base.'
+						       'kunitconfig')]
+		with open(os.path.join(cachedir, 'posting-base.kunitconfig'),
+			  'w') as f:
+			f.write(POSTING_BASE_CONFIG)
+		with Lock():
+			t0 = time.time()
+			rc, out = run(cmd, cwd=scratch, log=os.path.join(
+				cachedir, 'kunit-posting.log'))
+		say('posting %d/%d built in %ds' % (i, len(commits),
+						    time.time() - t0))
+		res.add('posting %d/%d "%s": builds' % (i, len(commits), subject),
+			rc == 0, 'kunit.py build exited %d' % rc,
+			out.strip().splitlines()[-15:] if rc else ())
 
 
 # ---------------------------------------------------------------- main
@@ -795,7 +1013,8 @@ def default_cache():
 	return os.path.join(base, 'series-checks')
 
 
-GROUPS = ['checkpatch', 'kernel-doc', 'build', 'debug', 'arm64', 'mbox']
+GROUPS = ['checkpatch', 'kernel-doc', 'build', 'debug', 'arm64', 'mbox',
+	  'posting']
 
 
 def parse_args(argv):
@@ -857,7 +1076,8 @@ def main(argv=None):
 	try:
 		# A posting is signed by its poster: check that first.
 		ident = poster_identity(args.identity) if args.post else None
-		full = any(g in args.groups for g in ('build', 'debug', 'arm64'))
+		full = any(g in args.groups for g in ('build', 'debug', 'arm64',
+						   'posting'))
 		need_tools(full)
 		kernel = args.kernel
 		if not kernel:
@@ -881,7 +1101,8 @@ def main(argv=None):
 		# checkpatch and kernel-doc only read the work tree; the other
 		# groups need the scratch worktree (a checkout of the whole tree).
 		scratch = None
-		if any(g in args.groups for g in ('mbox', 'build', 'debug', 'arm64')):
+		if any(g in args.groups for g in ('mbox', 'posting', 'build', 'debug',
+						  'arm64')):
 			scratch = scratch_worktree(series, os.path.join(cachedir, 'linux'))
 		cache = Cache(os.path.join(cachedir, 'results.json'),
 			      not args.no_cache)
@@ -894,6 +1115,13 @@ def main(argv=None):
 			out = args.post or args.mbox
 			mbox_tree = check_mbox(res, series, scratch, cachedir,
 					       out and os.path.abspath(out), ident)
+		if 'posting' in args.groups:
+			if mbox_tree:
+				check_posting(res, scratch, cachedir, mbox_tree)
+			else:
+				res.add('posting: every patch builds and passes', False,
+					'no posting (see the mbox checks)' if 'mbox' in
+					args.groups else 'needs the mbox group')
 		if 'build' in args.groups:
 			check_builds(res, series, scratch, cachedir, cache, args,
 				     mbox_tree if args.mbox_build else None)

@@ -1070,8 +1070,8 @@ static void queues_move_buffers_after_noirq_restore(struct kunit *test)
  * restore_noirq never ran, and the queues refuse a new buffer at once.
  */
 static void mmio_test_expect_noirq_restore_failed(struct mmio_test_ctx *ctx,
-						   const struct mmio_test_run *run,
-						   int err)
+						  const struct mmio_test_run *run,
+						  int err)
 {
 	struct kunit *test = ctx->test;
 	struct virtqueue *vq = mmio_test_last_vq(ctx);

@@ -34,28 +34,74 @@ class PosterIdentityTest(unittest.TestCase):
 		self.assertIn('no git identity', str(cm.exception))
 
 
-class PostingDropsTest(unittest.TestCase):
-	"""The lines the posting drops match the project's real files once."""
+class PostingSplitTest(unittest.TestCase):
+	"""patches/test-patches.txt splits the project's real tests into
+	patches that each build: checked on the real files, stage by stage."""
 
-	def test_each_drop_matches_once(self):
-		for name, rxs in sc.MBOX_DROP.items():
-			text = (REPO / sc.TESTS_DIR / name).read_text()
-			for rx in rxs:
-				with self.subTest(file=name, rx=rx):
-					self.assertEqual(len(re.findall(rx, text)), 1)
+	def setUp(self):
+		self.groups = sc.parse_test_patches(Path(sc.TEST_PATCHES).read_text())
+		self.dir = REPO / sc.TESTS_DIR
+		self.kconfig = (self.dir / 'Kconfig').read_text()
+		self.tests = set(sc.kconfig_symbols(self.kconfig))
 
-	def test_kconfig_keeps_the_other_symbols(self):
-		text = (REPO / sc.TESTS_DIR / 'Kconfig').read_text()
-		for rx in sc.MBOX_DROP['Kconfig']:
-			text = re.sub(rx, '\n', text)
-		self.assertNotIn('VIRTIO_NOIRQ_E2E_TEST', text)
-		for sym in ('VIRTIO_PM_KUNIT_TEST', 'VIRTIO_NOIRQ_KUNIT_TEST',
-			    'VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST', 'VIRTIO_MMIO_KUNIT_TEST'):
-			self.assertIn('config %s\n' % sym, text)
+	def stages(self):
+		"""(files, symbols) posted after each group."""
+		files, syms = set(), set()
+		for g in self.groups:
+			files |= set(g['files'])
+			syms |= set(g['config'])
+			yield set(files), set(syms)
+
+	def test_every_test_file_is_in_one_group(self):
+		own = {p.name for p in self.dir.iterdir()} - set(sc.SHARED_TEST_FILES)
+		own -= {Path(f).name for f in sc.MBOX_EXCLUDE}
+		files = [f for g in self.groups for f in g['files']]
+		self.assertEqual(sorted(files), sorted(own))
+
+	def test_groups_follow_patches_of_the_series(self):
+		subjects = []
+		for p in sorted((REPO / 'patches').glob('0*.patch')):
+			m = re.search(r'^Subject: \[PATCH[^]]*\] (.*(?:\n .*)*)',
+				      p.read_text(), re.M)
+			subjects.append(' '.join(m.group(1).split()))
+		after = [subjects.index(g['after']) for g in self.groups]
+		self.assertEqual(after, sorted(after))
+		for g in self.groups:
+			self.assertTrue(set(g['config']) <= self.tests, g['config'])
+			self.assertIn('\n\n', g['body'].strip())
+
+	def test_each_stage_builds_only_what_it_posts(self):
+		make = (self.dir / 'Makefile').read_text()
+		kunit = (self.dir / '.kunitconfig').read_text()
+		for files, syms in self.stages():
+			with self.subTest(syms=sorted(syms)):
+				k = sc.filter_kconfig(self.kconfig, syms)
+				self.assertEqual(set(sc.kconfig_symbols(k)), syms)
+				m = sc.filter_makefile(make, syms)
+				objs = set(re.findall(r'(\w+)\.o\b', m))
+				srcs = {f[:-2] for f in files if f.endswith('.c')}
+				self.assertEqual(objs - {'virtio_pm_test',
+							 'virtio_mmio_test'}, srcs)
+				self.assertNotIn('gcov', m)
+				self.assertNotIn('E2E', m + k)
+				kc = sc.filter_kunitconfig(kunit, syms, self.tests)
+				used = set(re.findall(r'^CONFIG_(\w+)=', kc, re.M))
+				self.assertEqual(used & self.tests,
+						 syms & set(re.findall(
+							 r'^CONFIG_(\w+)=', kunit, re.M)))
 
 	def test_excluded_files_exist(self):
 		for f in sc.MBOX_EXCLUDE:
 			self.assertTrue((REPO / f).is_file(), f)
+
+	def test_bad_entries_are_refused(self):
+		for text in ('After: x\nFiles: a\nConfig: B\n\nbody\n',
+			     'After: x\nFiles: a\nConfig: B\nSubject: s\n',
+			     'Typo: x\nAfter: x\nFiles: a\nConfig: B\nSubject: s\n'
+			     '\nbody\n'):
+			with self.subTest(text=text):
+				with self.assertRaises(RuntimeError):
+					sc.parse_test_patches(text)
 
 
 class KunitconfigsInStepTest(unittest.TestCase):
