@@ -20,7 +20,8 @@ passed.  A mapped case absent from the results is MISSING (built without
 its config, say) and a skipped one proves nothing: both leave the item not
 proven.  Cases of the contract suites that no item names are listed for
 information; the extras suites (implementation-defined choices) are never
-judged.  Python 3 standard library only.
+judged.  A contract case left out of every item on purpose is named, with
+the reason, under "not_mapped" in the map.  Python 3 standard library only.
 
 Exit codes: 0 every item proven, 1 some item not proven, 2 bad input (the
 results or the map cannot be read, or the map is inconsistent).
@@ -107,6 +108,14 @@ class Item:
 class ContractMap:
 	items: List[Item]
 	extras_suites: Tuple[str, ...]
+	# Contract cases left out of every item on purpose, with the reason.
+	not_mapped: List[Tuple[CaseRef, str]]
+
+	def reason(self, r: Result) -> Optional[str]:
+		for ref, why in self.not_mapped:
+			if ref.matches(r):
+				return why
+		return None
 
 
 @dataclass
@@ -215,8 +224,22 @@ def parse_map(data: Any) -> ContractMap:
 		raise BadInput('extras_suites: a list of suite names is needed')
 	if not isinstance(raw, list):
 		raise BadInput('items: a list is needed')
+	skipped = data.get('not_mapped', {})
+	if not isinstance(skipped, dict):
+		raise BadInput('not_mapped: an object of case: reason is needed')
 
 	errors = []  # type: List[str]
+	not_mapped = []  # type: List[Tuple[CaseRef, str]]
+	for c, why in skipped.items():
+		try:
+			ref = parse_case_ref(c)
+		except BadInput as e:
+			errors.append(f'not_mapped: {e}')
+			continue
+		if not isinstance(why, str) or not why.strip():
+			errors.append(f'not_mapped: "{c}": no reason')
+			continue
+		not_mapped.append((ref, why))
 	items = {}  # type: Dict[int, Item]
 	for i, obj in enumerate(raw):
 		num = obj.get('item') if isinstance(obj, dict) else None
@@ -254,6 +277,10 @@ def parse_map(data: Any) -> ContractMap:
 					      f'suite {ref.suite}, which the '
 					      'contract does not judge')
 				continue
+			if any(ref == nm for nm, _ in not_mapped):
+				errors.append(f'{where}: "{c}" is also in '
+					      'not_mapped')
+				continue
 			refs.append(ref)
 		items[num] = Item(num, title if isinstance(title, str) else '',
 				  refs, gap)
@@ -263,7 +290,8 @@ def parse_map(data: Any) -> ContractMap:
 			errors.append(f'item {num}: not in the map')
 	if errors:
 		raise BadInput('\n'.join(errors))
-	return ContractMap([items[n] for n in sorted(items)], tuple(extras))
+	return ContractMap([items[n] for n in sorted(items)], tuple(extras),
+			   not_mapped)
 
 
 def load_map(path: str) -> ContractMap:
@@ -332,10 +360,12 @@ def extras_counts(cmap: ContractMap,
 
 # ---- output ----
 
-def _group_unmapped(rest: Iterable[Result]) -> List[str]:
-	"""suite.case once, with the number of its parameters left out."""
+def _group_unmapped(cmap: ContractMap, rest: Iterable[Result]) -> List[str]:
+	"""suite.case once, with the number of its parameters left out and
+	the reason if the map gives one."""
 	order = []  # type: List[str]
 	params = {}  # type: Dict[str, int]
+	reasons = {}  # type: Dict[str, str]
 	for r in rest:
 		key = '.'.join(p for p in (r.suite, r.case) if p is not None)
 		if key not in params:
@@ -343,8 +373,12 @@ def _group_unmapped(rest: Iterable[Result]) -> List[str]:
 			params[key] = 0
 		if r.param is not None:
 			params[key] += 1
+		why = cmap.reason(r)
+		if why:
+			reasons[key] = why
 	return [k + (f' ({params[k]} parameters)' if params[k] > 1 else
-		     ' (1 parameter)' if params[k] == 1 else '')
+		     ' (1 parameter)' if params[k] == 1 else '') +
+		(f': {reasons[k]}' if k in reasons else '')
 		for k in order]
 
 
@@ -354,8 +388,9 @@ def summary_line(verdicts: Sequence[ItemVerdict]) -> str:
 		f'{len(verdicts) - proven} not proven')
 
 
-def format_report(verdicts: Sequence[ItemVerdict], rest: Sequence[Result],
-		  extras: Dict[str, int], gaps: bool = False) -> List[str]:
+def format_report(cmap: ContractMap, verdicts: Sequence[ItemVerdict],
+		  rest: Sequence[Result], extras: Dict[str, int],
+		  gaps: bool = False) -> List[str]:
 	lines = ['item verdict  cases  title']
 	for v in verdicts:
 		lines.append(f'{v.item.number:4} {v.verdict:<7} '
@@ -369,7 +404,7 @@ def format_report(verdicts: Sequence[ItemVerdict], rest: Sequence[Result],
 	if weak:
 		lines.append('weakly pinned (--gaps, or "gap" in the map): '
 			     + ', '.join(weak))
-	grouped = _group_unmapped(rest)
+	grouped = _group_unmapped(cmap, rest)
 	if grouped:
 		lines.append(f'contract cases that pin no item (informational, '
 			     f'{len(grouped)}):')
@@ -382,8 +417,9 @@ def format_report(verdicts: Sequence[ItemVerdict], rest: Sequence[Result],
 	return lines
 
 
-def report_json(results_path: str, verdicts: Sequence[ItemVerdict],
-		rest: Sequence[Result], extras: Dict[str, int]) -> Dict[str, Any]:
+def report_json(results_path: str, cmap: ContractMap,
+		verdicts: Sequence[ItemVerdict], rest: Sequence[Result],
+		extras: Dict[str, int]) -> Dict[str, Any]:
 	proven = sum(1 for v in verdicts if v.proven)
 	return {
 		'results': results_path,
@@ -396,7 +432,8 @@ def report_json(results_path: str, verdicts: Sequence[ItemVerdict],
 			'cases': [{'name': n, 'status': s} for n, s in v.cases],
 			'gap': v.item.gap,
 		} for v in verdicts],
-		'unmapped': [r.name for r in rest],
+		'unmapped': [{'name': r.name, 'reason': cmap.reason(r)}
+			     for r in rest],
 		'extras': extras,
 		'summary': {'items': len(verdicts), 'proven': proven,
 			    'not_proven': len(verdicts) - proven},
@@ -432,12 +469,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 	verdicts = judge(cmap, results)
 	rest = unmapped(cmap, results)
 	extras = extras_counts(cmap, results)
-	print('\n'.join(format_report(verdicts, rest, extras, args.gaps)))
+	print('\n'.join(format_report(cmap, verdicts, rest, extras, args.gaps)))
 	if args.json_out:
 		try:
 			with open(args.json_out, 'w', encoding='utf-8') as f:
-				json.dump(report_json(args.results, verdicts, rest,
-						      extras), f, indent=4)
+				json.dump(report_json(args.results, cmap, verdicts,
+						      rest, extras), f, indent=4)
 				f.write('\n')
 		except OSError as e:
 			print(f'verdict: {args.json_out}: {e.strerror}',

@@ -142,6 +142,16 @@ class RealMapTest(unittest.TestCase):
 					self.assertIn(ref.case, cases)
 					self.assertFalse(extras)
 
+	def test_every_not_mapped_case_is_a_contract_case_of_the_run(self):
+		suites = source_suites()
+		results = verdict.parse_results(recorded())
+		for ref, _ in real_map().not_mapped:
+			with self.subTest(case=ref.name):
+				cases, extras = suites[ref.suite]
+				self.assertIn(ref.case, cases)
+				self.assertFalse(extras)
+				self.assertTrue(any(ref.matches(r) for r in results))
+
 	def test_extras_suites_are_the_guarded_ones(self):
 		guarded = {s for s, (_, extras) in source_suites().items() if extras}
 		self.assertEqual(set(real_map().extras_suites), guarded)
@@ -274,6 +284,11 @@ class RulesTest(unittest.TestCase):
 		self.assertEqual(verdict.extras_counts(cmap, results),
 				 {'virtio_noirq_extras': 6, 'virtio_mmio_extras': 5})
 
+	def test_a_deliberately_unmapped_case_shows_its_reason(self):
+		_, out, _ = run_main([str(RECORDED)])
+		self.assertIn('\n  virtio_noirq_model.random_pm_sequences_match_model '
+			      '(1 parameter): its model expects restore_noirq', out)
+
 	def test_not_proven_exits_1_and_names_the_case(self):
 		data = recorded()
 		set_status(data, 'virtio_noirq_restore',
@@ -341,6 +356,19 @@ class MapErrorsTest(TempFiles):
 		data['items'][0]['cases'].append('virtio_noirq_restore')
 		self.expect_error(data, 'item 1: "virtio_noirq_restore": not '
 				  'suite.case')
+
+	def test_a_case_both_mapped_and_not_mapped(self):
+		data = map_data()
+		data['items'][7]['cases'].append(next(iter(data['not_mapped'])))
+		self.expect_error(data, 'item 8: "virtio_noirq_model.random_pm_'
+				  'sequences_match_model.driver with noirq callbacks" '
+				  'is also in not_mapped')
+
+	def test_not_mapped_without_a_reason(self):
+		data = map_data()
+		data['not_mapped'] = {'virtio_pm_fake.fake_records_calling_context': ''}
+		self.expect_error(data, 'not_mapped: "virtio_pm_fake.fake_records_'
+				  'calling_context": no reason')
 
 	def test_a_missing_title(self):
 		data = map_data()
