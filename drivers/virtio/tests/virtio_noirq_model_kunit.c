@@ -3,15 +3,20 @@
  * Random PM sequences against a reference model of the virtio noirq PM
  * state machine.
  *
- * Each sequence is a seeded random walk over the PM entry points of the
- * virtio core (freeze, freeze_noirq, restore_noirq, restore, reset_prepare,
- * reset_done), with failures injected at random steps and config changes
- * raised at random points. After every step the device status, the saved
- * FAILED bit, &virtio_device.noirq_state, the config delivery state, the
- * return code and the driver callbacks that ran are compared with a small
- * model written from the contract, not from the code. A mismatch stops the
- * test and names the seed and the step, so the sequence can be replayed by
- * setting the seed module parameter.
+ * Each sequence is a seeded random run of PM episodes, in the orders in
+ * which the PM core and the PCI core call a device: a system suspend or a
+ * hibernation freeze/thaw (freeze, freeze_noirq, restore_noirq, restore),
+ * aborted before the noirq phase, by this device's freeze_noirq or by
+ * another device after it; the restore of a hibernation image, which finds
+ * the device as the boot kernel left it; and an FLR (reset_prepare,
+ * reset_done). Failures are injected at random steps, config changes and
+ * the driver's own config enable/disable come at random points outside the
+ * noirq phase. After every step the return code, the device status, the
+ * device resets, &virtio_device.noirq_state and the driver callbacks that
+ * ran (config changes delivered included) are compared with a small model
+ * written from the contract, not from the code; no other field of the core
+ * is looked at. A mismatch stops the test and names the seed and the step,
+ * so the sequence can be replayed by setting the seed module parameter.
  */
 
 #include <kunit/test.h>
@@ -23,7 +28,7 @@
 #include "fake_noirq.h"
 
 #define MODEL_SEQUENCES	10000
-#define MODEL_STEPS	16
+#define MODEL_EPISODES	4
 
 static unsigned int seed = 1;
 module_param(seed, uint, 0444);
@@ -80,10 +85,12 @@ enum model_fault {
 /**
  * struct model - what the contract says the device and the core hold
  * @noirq_driver: the bound driver has the noirq callbacks
+ * @modern: the device offers VERSION_1 (FEATURES_OK is negotiated)
  * @ready_in_noirq: the driver sets DRIVER_OK in restore_noirq
  * @status: the device status
  * @failed: FAILED saved at the last freeze or reset_prepare
  * @state: &virtio_device.noirq_state
+ * @state_known: @state is what the contract says (an FLR leaves it open)
  * @core_enabled: config delivery enabled by the core
  * @driver_disabled: config delivery disabled by the driver
  * @pending: a config change waits for delivery
@@ -92,10 +99,12 @@ enum model_fault {
  */
 struct model {
 	bool noirq_driver;
+	bool modern;
 	bool ready_in_noirq;
 	u8 status;
 	bool failed;
 	enum virtio_noirq_state state;
+	bool state_known;
 	bool core_enabled;
 	bool driver_disabled;
 	bool pending;
@@ -109,6 +118,7 @@ struct model {
  * @rnd: the sequence's random state
  * @seed: the sequence's seed
  * @step: the step number within the sequence
+ * @in_noirq: between a successful freeze_noirq and restore_noirq
  * @fv: the fake device
  * @fd: the fake driver bound to @fv
  * @m: the model
@@ -118,6 +128,7 @@ struct model_ctx {
 	struct rnd_state rnd;
 	unsigned int seed;
 	unsigned int step;
+	bool in_noirq;
 	struct fake_vdev *fv;
 	struct fake_driver *fd;
 	struct model m;
@@ -156,6 +167,8 @@ static int model_reinit(struct model *m, enum model_fault fault)
 	m->status = ST_ACK | (m->failed ? ST_FAIL : 0) | ST_DRV;
 	if (fault == FAULT_FINALIZE)
 		return model_fail(m, -ENOSPC);
+	if (!m->modern)
+		return 0;
 	if (fault == FAULT_FEATURES_OK)
 		return model_fail(m, -ENODEV);
 	m->status |= ST_FOK;
@@ -167,6 +180,7 @@ static int model_freeze(struct model *m, enum model_fault fault)
 	m->core_enabled = false;
 	m->failed = m->status & ST_FAIL;
 	m->state = VIRTIO_NOIRQ_NONE;
+	m->state_known = true;
 	m->calls[FAKE_DRV_FREEZE]++;
 	if (fault == FAULT_DRIVER) {
 		model_core_enable(m);
@@ -186,11 +200,12 @@ static int model_freeze_noirq(struct model *m, enum model_fault fault)
 	return 0;
 }
 
+/* Only after a freeze_noirq that succeeded: the PM core's rule. */
 static int model_restore_noirq(struct model *m, enum model_fault fault)
 {
 	int err;
 
-	if (!m->noirq_driver || m->state != VIRTIO_NOIRQ_ENTERED)
+	if (!m->noirq_driver)
 		return 0;
 
 	err = model_reinit(m, fault);
@@ -239,6 +254,7 @@ static int model_reset_prepare(struct model *m, enum model_fault fault)
 {
 	m->core_enabled = false;
 	m->failed = m->status & ST_FAIL;
+	m->state_known = false;
 	m->calls[FAKE_DRV_RESET_PREPARE]++;
 	if (fault == FAULT_DRIVER) {
 		model_core_enable(m);
@@ -385,7 +401,8 @@ static enum model_fault model_pick_fault(struct model_ctx *c,
 		return FAULT_NONE;
 	if (step == STEP_RESTORE_NOIRQ || step == STEP_RESTORE ||
 	    step == STEP_RESET_DONE)
-		return r == 5 ? FAULT_FEATURES_OK : FAULT_FINALIZE;
+		return r == 5 && c->m.modern ? FAULT_FEATURES_OK :
+					       FAULT_FINALIZE;
 	return FAULT_NONE;
 }
 
@@ -410,75 +427,152 @@ static bool model_check(struct model_ctx *c, enum model_step step,
 
 	MODEL_EXPECT(got == want, "return code");
 	MODEL_EXPECT(c->fv->status == m->status, "device status");
-	MODEL_EXPECT(vdev->failed == m->failed, "saved FAILED");
-	MODEL_EXPECT(vdev->noirq_state == m->state, "noirq_state");
-	MODEL_EXPECT(vdev->config_core_enabled == m->core_enabled,
-		     "config delivery by the core");
-	MODEL_EXPECT(vdev->config_driver_disabled == m->driver_disabled,
-		     "config delivery by the driver");
-	MODEL_EXPECT(vdev->config_change_pending == m->pending,
-		     "pending config change");
+	MODEL_EXPECT(!m->state_known || vdev->noirq_state == m->state,
+		     "noirq_state");
 	MODEL_EXPECT(c->fv->resets == m->resets, "device resets");
 	for (cb = 0; cb < FAKE_DRV_NR; cb++)
 		MODEL_EXPECT(c->fd->calls[cb] == m->calls[cb],
-			     "driver callbacks");
+			     cb == FAKE_DRV_CONFIG_CHANGED ?
+			     "config changes delivered" : "driver callbacks");
 #undef MODEL_EXPECT
 	return ok;
 }
 
+/* The status of a device that a driver brought up. */
+static u8 model_live_status(const struct model *m)
+{
+	return m->modern ? ST_LIVE : ST_LIVE & ~ST_FOK;
+}
+
 /*
- * Start a sequence from a live device: DRIVER_OK, nothing failed, config
- * delivery enabled, nothing pending, no noirq phase.
+ * Start a sequence from a live device, through the API only: the driver
+ * enables config delivery, an FLR re-initialises the device with FAILED
+ * clear (the fake's status register is written before reset_prepare saves
+ * it) and delivers whatever was pending. What the FLR leaves in
+ * &virtio_device.noirq_state is not the contract's business: it is known
+ * again after the first freeze.
  */
 static void model_start(struct model_ctx *c, unsigned int seq_seed)
 {
+	struct kunit *test = c->test;
 	struct virtio_device *vdev = &c->fv->vdev;
-	unsigned long flags;
 
 	c->seed = seq_seed;
 	c->step = 0;
+	c->in_noirq = false;
 	prandom_seed_state(&c->rnd, seq_seed);
 
+	virtio_config_driver_enable(vdev);
 	c->fv->status = ST_LIVE;
-	vdev->failed = false;
-	vdev->noirq_state = VIRTIO_NOIRQ_NONE;
-	spin_lock_irqsave(&vdev->config_lock, flags);
-	vdev->config_core_enabled = true;
-	vdev->config_driver_disabled = false;
-	vdev->config_change_pending = false;
-	spin_unlock_irqrestore(&vdev->config_lock, flags);
+	KUNIT_ASSERT_EQ(test, virtio_device_reset_prepare(vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_reset_done(vdev), 0);
+	KUNIT_ASSERT_EQ(test, c->fv->status, model_live_status(&c->m));
 	fake_vdev_clear_logs(c->fv);
 	fake_driver_clear_counts(c->fd);
 
 	memset(c->m.calls, 0, sizeof(c->m.calls));
 	c->m.ready_in_noirq = prandom_u32_state(&c->rnd) & 1;
 	c->fd->ready_in_restore_noirq = c->m.ready_in_noirq;
-	c->m.status = ST_LIVE;
+	c->m.status = c->fv->status;
 	c->m.failed = false;
-	c->m.state = VIRTIO_NOIRQ_NONE;
+	c->m.state_known = false;
 	c->m.core_enabled = true;
 	c->m.driver_disabled = false;
 	c->m.pending = false;
 	c->m.resets = 0;
 }
 
+/* Run @step with a random fault on the model and the device; compare. */
+static bool model_step(struct model_ctx *c, enum model_step step, int *ret)
+{
+	enum model_fault fault = model_pick_fault(c, step);
+	int want, got;
+
+	want = model_apply(&c->m, step, fault);
+	fake_arm(c, step, fault);
+	got = fake_run(c, step);
+	fake_disarm(c);
+	c->step++;
+	if (ret)
+		*ret = got;
+	return model_check(c, step, fault, want, got);
+}
+
+/*
+ * Between two PM steps, outside the noirq phase: now and then the device
+ * raises a config change, or the driver disables or enables config
+ * delivery (device interrupts are off in the noirq phase).
+ */
+static bool model_noise(struct model_ctx *c)
+{
+	u32 r = prandom_u32_state(&c->rnd) % 8;
+
+	if (c->in_noirq || r >= 3)
+		return true;
+	return model_step(c, (enum model_step)(STEP_CONFIG_CHANGED + r), NULL);
+}
+
+/* One step of an episode and the noise after it; false on a mismatch. */
+static bool model_pm_step(struct model_ctx *c, enum model_step step, int *ret)
+{
+	return model_step(c, step, ret) && model_noise(c);
+}
+
+/*
+ * A system suspend or a hibernation freeze and thaw, as the PM core runs
+ * it for this device: nothing more if its freeze fails; restore alone if
+ * the suspend is aborted before the noirq phase or its freeze_noirq fails;
+ * else restore_noirq and restore, also when another device fails its
+ * noirq suspend. Now and then it is the restore of a hibernation image:
+ * the boot kernel probed the device and left it running.
+ */
+static bool model_suspend(struct model_ctx *c)
+{
+	u32 r = prandom_u32_state(&c->rnd) % 8;
+	int ret;
+
+	if (!model_pm_step(c, STEP_FREEZE, &ret))
+		return false;
+	if (ret)
+		return true;
+	if (r == 0)
+		return model_pm_step(c, STEP_RESTORE, NULL);
+	if (!model_pm_step(c, STEP_FREEZE_NOIRQ, &ret))
+		return false;
+	if (ret)
+		return model_pm_step(c, STEP_RESTORE, NULL);
+	if (r == 1) {
+		c->fv->status = model_live_status(&c->m);
+		c->m.status = c->fv->status;
+	}
+	c->in_noirq = true;
+	if (!model_step(c, STEP_RESTORE_NOIRQ, NULL))
+		return false;
+	c->in_noirq = false;
+	return model_noise(c) && model_pm_step(c, STEP_RESTORE, NULL);
+}
+
+/* An FLR: reset_done only after reset_prepare succeeded. */
+static bool model_flr(struct model_ctx *c)
+{
+	int ret;
+
+	if (!model_pm_step(c, STEP_RESET_PREPARE, &ret))
+		return false;
+	return ret || model_pm_step(c, STEP_RESET_DONE, NULL);
+}
+
 /* Run one random sequence; false if it diverged from the model. */
 static bool model_run_sequence(struct model_ctx *c, unsigned int seq_seed)
 {
-	enum model_fault fault;
-	enum model_step step;
-	int want, got;
+	unsigned int i;
 
 	model_start(c, seq_seed);
-	for (c->step = 0; c->step < MODEL_STEPS; c->step++) {
-		step = prandom_u32_state(&c->rnd) % STEP_NR;
-		fault = model_pick_fault(c, step);
+	for (i = 0; i < MODEL_EPISODES; i++) {
+		bool ok = prandom_u32_state(&c->rnd) % 4 ? model_suspend(c) :
+							     model_flr(c);
 
-		want = model_apply(&c->m, step, fault);
-		fake_arm(c, step, fault);
-		got = fake_run(c, step);
-		fake_disarm(c);
-		if (!model_check(c, step, fault, want, got))
+		if (!ok)
 			return false;
 	}
 	return true;
@@ -488,15 +582,23 @@ static bool model_run_sequence(struct model_ctx *c, unsigned int seq_seed)
  * struct model_param - which driver the random sequences run against
  * @desc: description of the case
  * @tmpl: the driver's callback table
+ * @features: the features the device offers
  */
 struct model_param {
 	const char *desc;
 	const struct virtio_driver *tmpl;
+	u64 features;
 };
 
 static const struct model_param model_params[] = {
-	{ "driver with noirq callbacks", &fake_driver_noirq },
-	{ "driver without noirq callbacks", &fake_driver_default },
+	{ "noirq driver, modern device", &fake_driver_noirq,
+	  FAKE_FEATURES_MODERN },
+	{ "noirq driver, legacy device", &fake_driver_noirq,
+	  FAKE_FEATURES_LEGACY },
+	{ "plain driver, modern device", &fake_driver_default,
+	  FAKE_FEATURES_MODERN },
+	{ "plain driver, legacy device", &fake_driver_default,
+	  FAKE_FEATURES_LEGACY },
 };
 
 KUNIT_ARRAY_PARAM_DESC(model, model_params, desc);
@@ -514,9 +616,10 @@ static void random_pm_sequences_match_model(struct kunit *test)
 	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, c);
 	c->test = test;
-	c->fv = fake_vdev_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN);
+	c->fv = fake_vdev_create(test, &fake_noirq_ops, p->features);
 	c->fd = fake_driver_create(test, c->fv, p->tmpl);
 	c->m.noirq_driver = !!p->tmpl->restore_noirq;
+	c->m.modern = p->features & BIT_ULL(VIRTIO_F_VERSION_1);
 
 	for (i = 0; i < sequences; i++) {
 		if (!model_run_sequence(c, seed + i)) {
@@ -526,8 +629,8 @@ static void random_pm_sequences_match_model(struct kunit *test)
 			return;
 		}
 	}
-	kunit_info(test, "%u sequences of %u steps from seed %u\n",
-		   sequences, MODEL_STEPS, seed);
+	kunit_info(test, "%u sequences of %u episodes from seed %u\n",
+		   sequences, MODEL_EPISODES, seed);
 }
 
 static struct kunit_case model_cases[] = {

@@ -285,9 +285,15 @@ class RulesTest(unittest.TestCase):
 				 {'virtio_noirq_extras': 6, 'virtio_mmio_extras': 5})
 
 	def test_a_deliberately_unmapped_case_shows_its_reason(self):
-		_, out, _ = run_main([str(RECORDED)])
-		self.assertIn('\n  virtio_noirq_model.random_pm_sequences_match_model '
-			      '(1 parameter): its model expects restore_noirq', out)
+		data = map_data()
+		data['not_mapped'] = {'virtio_noirq_ring.reinit_vring_restarts_ring':
+				      'a reason to leave it out'}
+		with tempfile.TemporaryDirectory() as tmp:
+			items = Path(tmp) / 'items.json'
+			items.write_text(json.dumps(data))
+			_, out, _ = run_main([str(RECORDED), '--items', str(items)])
+		self.assertIn('\n  virtio_noirq_ring.reinit_vring_restarts_ring '
+			      '(2 parameters): a reason to leave it out', out)
 
 	def test_not_proven_exits_1_and_names_the_case(self):
 		data = recorded()
@@ -299,7 +305,7 @@ class RulesTest(unittest.TestCase):
 			path.write_text(json.dumps(data))
 			rc, out, _ = run_main([str(path)])
 		self.assertEqual(rc, verdict.EXIT_NOT_PROVEN)
-		self.assertRegex(out, r'\n  11 FAIL +4/5 ')
+		self.assertRegex(out, r'\n  11 FAIL +8/9 ')
 		self.assertIn('FAIL    virtio_noirq_restore.pending_config_change_'
 			      'delivered_once.delivered by the noirq enable', out)
 		self.assertEqual(out.splitlines()[-1],
@@ -359,10 +365,12 @@ class MapErrorsTest(TempFiles):
 
 	def test_a_case_both_mapped_and_not_mapped(self):
 		data = map_data()
-		data['items'][7]['cases'].append(next(iter(data['not_mapped'])))
-		self.expect_error(data, 'item 8: "virtio_noirq_model.random_pm_'
-				  'sequences_match_model.driver with noirq callbacks" '
-				  'is also in not_mapped')
+		data['not_mapped'] = {'virtio_noirq_ring.reinit_vring_restarts_ring':
+				      'a reason'}
+		data['items'][7]['cases'].append('virtio_noirq_ring.'
+						 'reinit_vring_restarts_ring')
+		self.expect_error(data, 'item 8: "virtio_noirq_ring.reinit_vring_'
+				  'restarts_ring" is also in not_mapped')
 
 	def test_not_mapped_without_a_reason(self):
 		data = map_data()
