@@ -4,7 +4,8 @@
 Fast: they use small fake "kernel" trees (a Makefile, drivers/virtio/ and a
 fake tools/testing/kunit/kunit.py that writes canned results), fake apt-get
 scripts on PATH and temporary caches; no kernel is built.  Run with
-`tools/kunit-runner/run selftest` or
+`tools/kunit-runner/run selftest`, or from tools/kunit-runner
+`python3 -m unittest tests.test_kunit_runner`, or from the repo's top
 `python3 -m unittest discover -s tools/kunit-runner/tests -t tools/kunit-runner`.
 """
 
@@ -164,27 +165,48 @@ def make_patch(kernel, workdir, edits, subject, name=None):
 	return Path(out.splitlines()[-1])
 
 
+def make_template(tmp):
+	"""The fake kernel and project repo every Env starts from."""
+	tmp = Path(tmp)
+	kernel = make_fake_kernel(tmp / 'kernel')
+	repo = tmp / 'repo'
+	(repo / 'patches').mkdir(parents=True)
+	p1 = make_patch(kernel, tmp / 'p1', {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq;\n'},
+			'virtio: add noirq')
+	p2 = make_patch(kernel, tmp / 'p2', {'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-y += tests/\n'},
+			'virtio: hook tests')
+	shutil.copy(p1, repo / 'patches' / '0001-virtio-add-noirq.patch')
+	shutil.copy(p2, repo / 'patches' / '0002-virtio-hook-tests.patch')
+	write(repo / 'patches/series', '# the series\n0001-virtio-add-noirq.patch\n\n0002-virtio-hook-tests.patch\n')
+	write(repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test */\n')
+	write(repo / 'drivers/virtio/tests/Kconfig', 'config VIRTIO_PM_KUNIT_TEST\n')
+	write(repo / '.kunitconfig', 'CONFIG_KUNIT=y\n')
+
+
+_template = None
+
+
+def copy_template(dst):
+	"""Copy the template (made once per process: it takes a second) to @dst."""
+	global _template
+	if _template is None:
+		_template = tempfile.TemporaryDirectory(prefix='kunit-runner-template-')
+		make_template(_template.name)
+	for d in ('kernel', 'repo'):
+		shutil.copytree(Path(_template.name) / d, Path(dst) / d, symlinks=True)
+
+
 class Env:
 	"""A temp directory with a fake kernel, a project repo and a cache."""
 
 	def __init__(self, tmp):
 		self.tmp = Path(tmp)
-		self.kernel = make_fake_kernel(self.tmp / 'kernel')
+		copy_template(self.tmp)
+		self.kernel = self.tmp / 'kernel'
 		self.repo = self.tmp / 'repo'
 		self.cache = self.tmp / 'cache'
 		self.out = self.tmp / 'out'
 		self.kunit_log = self.tmp / 'kunit.log'
-		(self.repo / 'patches').mkdir(parents=True)
-		p1 = make_patch(self.kernel, self.tmp / 'p1', {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq;\n'},
-				'virtio: add noirq')
-		p2 = make_patch(self.kernel, self.tmp / 'p2', {'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-y += tests/\n'},
-				'virtio: hook tests')
-		shutil.copy(p1, self.repo / 'patches' / '0001-virtio-add-noirq.patch')
-		shutil.copy(p2, self.repo / 'patches' / '0002-virtio-hook-tests.patch')
-		write(self.repo / 'patches/series', '# the series\n0001-virtio-add-noirq.patch\n\n0002-virtio-hook-tests.patch\n')
-		write(self.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test */\n')
-		write(self.repo / 'drivers/virtio/tests/Kconfig', 'config VIRTIO_PM_KUNIT_TEST\n')
-		write(self.repo / '.kunitconfig', 'CONFIG_KUNIT=y\n')
 		self.env = {'NOIRQ_KUNIT_CACHE': str(self.cache), 'NOIRQ_KUNIT_LOCK': str(self.tmp / 'build.lock'),
 			    'FAKE_KUNIT_LOG': str(self.kunit_log), 'CI': '', **GIT_ENV}
 
@@ -719,6 +741,10 @@ class TestAllTest(TestCase):
 		self.fake_x86 = self.e.tmp / 'kunit-x86_64.sh'
 		write(self.fake_x86, FAKE_X86_64_SH, 0o755)
 		self.fake_series = self.e.tmp / 'series_checks.py'
+		# stage 6 checks for QEMU before it runs the (fake) script
+		qbin = self.e.tmp / 'qemu-bin'
+		fake_bin(qbin, 'qemu-system-x86_64', 'exit 0\n')
+		self.e.env['PATH'] = f'{qbin}:{os.environ["PATH"]}'
 		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
 			   mock.patch.object(kr, 'stage_coverage', lambda ta: (1, 0, 0)),
 			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
@@ -923,6 +949,18 @@ class CoverageTest(TestCase):
 		self.assertCode(self.e.main('coverage', extra_env=env), kr.EXIT_TESTS_FAILED)
 		self.assertIn('uncovered lines: 6', self.e.output)
 		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
+
+
+class UnittestCommandTest(unittest.TestCase):
+	def test_documented_commands_work(self):
+		"""The unittest command lines of the docs find the tests."""
+		for cwd, cmd in ((HERE.parent, ['tests.test_kunit_runner']),
+				 (HERE.parent.parent.parent, ['discover', '-s', 'tools/kunit-runner/tests',
+							      '-t', 'tools/kunit-runner'])):
+			r = subprocess.run([sys.executable, '-m', 'unittest'] + cmd + ['-k', 'test_summary_line'],
+					   cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+			self.assertEqual(r.returncode, 0, r.stdout)
+			self.assertIn('Ran 1 test', r.stdout)
 
 
 class ExitCodeTest(unittest.TestCase):
