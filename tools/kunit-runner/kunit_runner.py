@@ -1095,7 +1095,7 @@ class Runner:
 		wt = self.prepare()
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
@@ -1133,7 +1133,7 @@ class Runner:
 		for f in (info_all, info):
 			if f.exists():
 				f.unlink()
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			stale = remove_gcda(self.build_dir)
@@ -1304,15 +1304,59 @@ def summary_line(passed, failed, skipped=0):
 	return s
 
 
-class FileLock:
-	"""Exclusive fcntl.flock on @path; says once if it has to wait."""
+def _open_existing_lock(path):
+	"""Open an existing lock file; read-only when it is not writable.
 
-	def __init__(self, path, what, timeout=None):
+	flock() works on a read-only descriptor, so a lock file that another
+	user created 0644 still serves.  FileNotFoundError is passed on.
+	"""
+	try:
+		return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+	except PermissionError:
+		pass
+	try:
+		return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+	except PermissionError:
+		raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}: permission denied '
+				  '(its owner can allow other users with chmod 0666)')
+
+
+def open_lock(path, mode):
+	"""A descriptor of the lock file @path, created with @mode if missing.
+
+	An existing file is opened without O_CREAT: in a sticky directory like
+	/tmp, fs.protected_regular refuses O_CREAT on a file of another user.
+	"""
+	for _ in range(3):
+		try:
+			return _open_existing_lock(path)
+		except FileNotFoundError:
+			pass
+		try:
+			fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+		except FileExistsError:
+			continue  # created by another process meanwhile
+		except OSError as e:
+			raise RunnerError(EXIT_ENV, f'cannot create the lock file {path}: {e.strerror}')
+		os.fchmod(fd, mode)  # not narrowed by the umask
+		return fd
+	raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}')
+
+
+class FileLock:
+	"""Exclusive fcntl.flock on @path; says once if it has to wait.
+
+	@shared: a machine-wide lock that every user must be able to take, so
+	a new lock file is created 0666.
+	"""
+
+	def __init__(self, path, what, timeout=None, shared=False):
 		self.path, self.what, self.timeout = str(path), what, timeout
+		self.mode = 0o666 if shared else 0o644
 		self.f = None
 
 	def __enter__(self):
-		self.f = open(self.path, 'a+')
+		self.f = open_lock(self.path, self.mode)
 		try:
 			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 			return self
@@ -1329,13 +1373,13 @@ class FileLock:
 				return self
 			except BlockingIOError:
 				if time.time() - t0 > self.timeout:
-					self.f.close()
+					os.close(self.f)
 					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
 				time.sleep(0.5)
 
 	def __exit__(self, *exc):
 		fcntl.flock(self.f, fcntl.LOCK_UN)
-		self.f.close()
+		os.close(self.f)
 
 
 # --------------------------------------------------------------------------

@@ -951,6 +951,62 @@ class CoverageTest(TestCase):
 		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
 
 
+class BuildLockTest(TestCase):
+	"""The build lock is shared by every user of the machine."""
+
+	def test_build_lock_of_another_user(self):
+		# a 0644 lock file of another user: it can only be opened read-only
+		lock = str(self.e.tmp / 'other.lock')
+		write(lock, '')
+		real_open, real_os_open = open, os.open
+
+		def fake_open(file, mode='r', *a, **kw):
+			if str(file) == lock and any(c in mode for c in 'wa+x'):
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_open(file, mode, *a, **kw)
+
+		def fake_os_open(path, flags, *a, **kw):
+			if str(path) == lock and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_os_open(path, flags, *a, **kw)
+		with mock.patch('builtins.open', fake_open), mock.patch.object(os, 'open', fake_os_open):
+			with kr.FileLock(lock, 'build', shared=True):
+				pass
+
+	def test_build_lock_that_cannot_be_opened_is_one_line(self):
+		lock = str(self.e.tmp / 'other.lock')
+		write(lock, '')
+		real_os_open = os.open
+
+		def fake_os_open(path, flags, *a, **kw):
+			if str(path) == lock:
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_os_open(path, flags, *a, **kw)
+		with mock.patch.object(os, 'open', fake_os_open):
+			with self.assertRaises(kr.RunnerError) as cm:
+				with kr.FileLock(lock, 'build'):
+					pass
+		self.assertEqual(cm.exception.code, kr.EXIT_ENV)
+		self.assertIn(lock, cm.exception.message)
+
+	def test_new_build_lock_is_shared(self):
+		lock = self.e.tmp / 'new.lock'
+		old = os.umask(0o022)
+		try:
+			with kr.FileLock(str(lock), 'build', shared=True):
+				pass
+		finally:
+			os.umask(old)
+		self.assertEqual(stat.S_IMODE(lock.stat().st_mode), 0o666)
+
+	@unittest.skipIf(os.geteuid() == 0, 'root can write any file')
+	def test_build_lock_read_only(self):
+		lock = self.e.tmp / 'ro.lock'
+		write(lock, '', 0o444)
+		with kr.FileLock(str(lock), 'build'):
+			pass
+
+
 class UnittestCommandTest(unittest.TestCase):
 	def test_documented_commands_work(self):
 		"""The unittest command lines of the docs find the tests."""
