@@ -166,6 +166,22 @@ def file_sig(path):
 	return sha256_file(path) + (':x' if st.st_mode & 0o100 else '')
 
 
+def tree_stat_id(root):
+	"""Hash of the path, size, mtime and ctime of every file of @root but .git/."""
+	h = hashlib.sha256()
+	for dirpath, dirnames, filenames in os.walk(root):
+		dirnames[:] = sorted(d for d in dirnames if not (d == '.git' and dirpath == str(root)))
+		for fn in sorted(filenames):
+			p = os.path.join(dirpath, fn)
+			try:
+				st = os.lstat(p)
+			except FileNotFoundError:
+				continue
+			h.update(f'{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\0'
+				 f'{st.st_ctime_ns}\0'.encode())
+	return h.hexdigest()[:16]
+
+
 def fmt_time(seconds):
 	m, s = divmod(int(seconds), 60)
 	return f'{m}m{s:02d}s'
@@ -430,17 +446,30 @@ class Runner:
 			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no tools/testing/kunit/kunit.py')
 
 	def base_source(self):
-		"""Return (tree, base id) of the base kernel."""
+		"""Return (tree, base id) of the base kernel.
+
+		For --kernel DIR the id changes with every edit of what copy_tree()
+		copies, so that an edited tree is copied again: for a git checkout
+		its HEAD plus the content of every file that differs from HEAD,
+		otherwise the size, mtime and ctime of every file.
+		"""
 		if self.kernel:
 			self.check_kernel_dir(self.kernel)
-			base_id = f'kernel:{self.kernel}'
 			if (self.kernel / '.git').exists():
-				g = Git(self.kernel, self.env)
-				head = g.try_out('rev-parse', 'HEAD') or 'nohead'
-				dirty = g('status', '--porcelain', '--untracked-files=no', check=False).stdout
-				base_id += f':{head}:{sha256_bytes(dirty.encode())[:16]}'
-			return self.kernel, base_id
+				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
+			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
 		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+
+	def git_tree_id(self, tree):
+		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
+		g = Git(tree, self.env)
+		head = g.try_out('rev-parse', 'HEAD') or 'nohead'
+		raw = g('--no-optional-locks', 'status', '--porcelain', '-z', '--no-renames',
+			'--untracked-files=no', check=False).stdout
+		h = hashlib.sha256()
+		for path in sorted(p[3:] for p in raw.split('\0') if p):
+			h.update(f'{path}\0{file_sig(Path(tree) / path)}\0'.encode())
+		return f'{head}:{h.hexdigest()[:16]}'
 
 	def fetch_base(self):
 		base_dir = self.cache / 'base' / BASE_TOPDIR

@@ -1007,6 +1007,31 @@ class BuildLockTest(TestCase):
 			pass
 
 
+class KernelTreeTest(TestCase):
+	"""Any change of a --kernel tree is copied into the work tree."""
+
+	def test_second_edit_of_a_dirty_file_in_a_git_kernel(self):
+		k = self.e.kernel
+		git(k, 'init', '-q')
+		git(k, 'add', '-A', '-f')
+		git(k, 'commit', '-q', '-m', 'kernel')
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit1;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit1;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit2;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit2;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+
+	def test_edit_of_a_kernel_that_is_not_git(self):
+		k = self.e.kernel
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('up to date', self.e.output)
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+
+
 class UnittestCommandTest(unittest.TestCase):
 	def test_documented_commands_work(self):
 		"""The unittest command lines of the docs find the tests."""
