@@ -48,7 +48,8 @@ EXIT_CODES = {
 	EXIT_OK: 'all tests passed',
 	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
 	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
-	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched)',
+	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
+	'or the archive no longer lists the pinned version)',
 	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
 	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
 	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
@@ -65,6 +66,11 @@ BASE_SHA256 = '703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3'
 BASE_TARBALL = './usr/src/linux-source-7.3.tar.xz'
 BASE_TOPDIR = 'linux-source-7.3'
 KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
+# apt-get messages of an archive that answers but lacks the pinned package
+# version or the suite itself (not a network problem).
+NOT_LISTED_RE = re.compile(r"^E: (Version '[^']*' for '[^']*' was not found|Unable to locate package "
+			   r"|Package '[^']*' has no installation candidate|The repository '.*' does not "
+			   r"have a Release file)")
 
 # Paths of the project repo copied into the work tree on top of the series
 # (files only the project adds; never part of patches/).
@@ -524,16 +530,14 @@ class Runner:
 		say(f'fetching {BASE_PACKAGE}={BASE_VERSION} from {BASE_SUITE} (private apt setup in {c})')
 		r = run_cmd(['apt-get'] + opts + ['update'], env=self.env, check=False)
 		if r.returncode != 0 or re.search(r'^(E:|Err:)', r.stdout or '', re.M):
-			last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
-			raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get update failed: {last[0]}')
+			self.fetch_failed('update', r.stdout, uri, deb)
 		tmp = Path(tempfile.mkdtemp(prefix='partial-', dir=dl))
 		try:
 			r = run_cmd(['apt-get'] + opts + ['download', f'{BASE_PACKAGE}={BASE_VERSION}'],
 				    cwd=tmp, env=self.env, check=False)
 			debs = sorted(tmp.glob('*.deb'))
 			if r.returncode != 0 or not debs:
-				last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
-				raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get download failed: {last[0]}')
+				self.fetch_failed('download', r.stdout, uri, deb)
 			got = sha256_file(debs[0])
 			if got != BASE_SHA256:
 				raise RunnerError(EXIT_CHECKSUM, f'checksum mismatch for {debs[0].name}: '
@@ -542,6 +546,22 @@ class Runner:
 		finally:
 			shutil.rmtree(tmp, ignore_errors=True)
 		return deb
+
+	@staticmethod
+	def fetch_failed(step, output, uri, deb):
+		"""Raise the one-line error of a failed apt-get @step.
+
+		An archive that answers but does not list the pinned version (or
+		the suite) is told apart from no network: the fix differs.
+		"""
+		lines = [l for l in (output or '').splitlines() if l.strip()]
+		if any(NOT_LISTED_RE.search(l) for l in lines):
+			raise RunnerError(EXIT_ENV, f'{BASE_PACKAGE}={BASE_VERSION} is not listed by the archive '
+					  f'{uri} {BASE_SUITE} (the pin is out of date; not a network problem); '
+					  f'put the .deb at {deb} (it is checked against the pinned SHA-256) '
+					  'or use --kernel DIR')
+		last = lines[-1] if lines else ''
+		raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get {step} failed: {last}')
 
 	# ---- state ----------------------------------------------------------
 

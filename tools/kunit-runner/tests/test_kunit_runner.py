@@ -1032,6 +1032,33 @@ class KernelTreeTest(TestCase):
 		self.assertIn('int edit;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
 
 
+class ArchiveTest(TestCase):
+	"""A pinned base that the archive no longer lists is not a network problem."""
+
+	def test_pinned_deb_not_listed_by_the_archive(self):
+		bin_ = self.e.tmp / 'bin'
+		write(self.e.tmp / 'apt/sources.list', 'deb http://mirror.invalid/debian bookworm main\n')
+		fake_bin(bin_, 'apt-get', 'for a; do [ "$a" = download ] && { echo "E: Version '
+			 f"'{kr.BASE_VERSION}' for '{kr.BASE_PACKAGE}' was not found\"; exit 100; }}; done; exit 0\n")
+		env = {'NOIRQ_KUNIT_APT_ETC': str(self.e.tmp / 'apt'), 'PATH': f'{bin_}:{os.environ["PATH"]}'}
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertNotIn('network?', self.e.output)
+		self.assertIn(f'{kr.BASE_PACKAGE}={kr.BASE_VERSION} is not listed by the archive', self.e.output)
+		self.assertIn('not listed', self.e.output.strip().splitlines()[-1])
+		self.assertEqual(len([l for l in self.e.output.splitlines() if 'not listed' in l]), 1)
+		fake_bin(bin_, 'apt-get', 'for a; do [ "$a" = download ] && { echo "E: Unable to locate package '
+			 f'{kr.BASE_PACKAGE}"; exit 100; }}; done; exit 0\n')
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertIn('is not listed by the archive', self.e.output)
+		# the suite itself is gone from the mirror (apt-get update answers 404)
+		fake_bin(bin_, 'apt-get', 'echo "Err:1 http://mirror.invalid/debian trixie-backports Release"; '
+			 'echo "  404  Not Found [IP: 192.0.2.1 80]"; echo "E: The repository '
+			 "'http://mirror.invalid/debian trixie-backports Release' does not have a Release file.\"; exit 100\n")
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertIn('is not listed by the archive', self.e.output)
+		self.assertNotIn('network?', self.e.output)
+
+
 class UnittestCommandTest(unittest.TestCase):
 	def test_documented_commands_work(self):
 		"""The unittest command lines of the docs find the tests."""
