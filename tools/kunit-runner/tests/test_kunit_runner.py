@@ -1059,6 +1059,21 @@ class ArchiveTest(TestCase):
 		self.assertNotIn('network?', self.e.output)
 
 
+class E2EDefaultsTest(TestCase):
+	"""e2e.py builds under the runner's cache, not in a fixed home."""
+
+	def test_e2e_build_dir_defaults_under_the_cache(self):
+		import e2e
+		env = {'NOIRQ_KUNIT_CACHE': str(self.e.cache), 'HOME': str(self.e.tmp / 'home')}
+		with mock.patch.dict(os.environ, env):
+			self.assertEqual(Path(e2e.parse_args([]).build_dir), self.e.cache / 'build' / 'e2e-x86_64')
+		with mock.patch.dict(os.environ, {'HOME': str(self.e.tmp / 'home')}):
+			os.environ.pop('NOIRQ_KUNIT_CACHE', None)
+			os.environ.pop('XDG_CACHE_HOME', None)
+			self.assertEqual(Path(e2e.parse_args([]).build_dir),
+					 self.e.tmp / 'home/.cache/noirq-kunit/build/e2e-x86_64')
+
+
 class UnittestCommandTest(unittest.TestCase):
 	def test_documented_commands_work(self):
 		"""The unittest command lines of the docs find the tests."""
