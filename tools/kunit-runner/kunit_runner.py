@@ -18,15 +18,21 @@ Exit codes (also in README.md):
   6  work tree has unexported edits; refusing to overwrite it
   7  downloaded base failed checksum verification
   8  internal error of the runner
+  9  export refused: the work tree does not hold the whole series and the
+     placed files (a patch did not apply, a prepare was interrupted, or
+     patches/ changed since the work tree was prepared)
+130  interrupted (Ctrl-C)
 """
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +49,8 @@ EXIT_BUILD = 5
 EXIT_DIRTY = 6
 EXIT_CHECKSUM = 7
 EXIT_INTERNAL = 8
+EXIT_EXPORT = 9
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
 	EXIT_OK: 'all tests passed',
@@ -55,6 +63,9 @@ EXIT_CODES = {
 	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
 	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
 	EXIT_INTERNAL: 'internal error of the runner',
+	EXIT_EXPORT: 'export refused: the work tree does not hold the whole series and the placed '
+	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since)',
+	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
 }
 
 # The pinned base.
@@ -228,6 +239,11 @@ def read_series(patches_dir):
 			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: no such patch file {name}')
 		entries.append((name, path, opts))
 	return entries
+
+
+def series_record(series):
+	"""[name, options, sha256] of every entry of @series (as read_series())."""
+	return [[name, list(opts), sha256_file(path)] for name, path, opts in series]
 
 
 def select_upto(series, upto):
@@ -572,6 +588,7 @@ class Runner:
 			return None
 
 	def save_state(self, state):
+		self.state_path.parent.mkdir(parents=True, exist_ok=True)
 		tmp = self.state_path.with_suffix('.tmp')
 		tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + '\n')
 		os.replace(tmp, self.state_path)
@@ -638,9 +655,14 @@ class Runner:
 				'everything at the top level) is removed so new files show in git status.\n')
 		g('commit', '-q', '--no-verify', '-m', msg, extra_env={**COMMITTER_ENV, **RUNNER_AUTHOR_ENV})
 		g('tag', '-f', 'base')
+		# Swap by renames: an interruption leaves the old tree, or none.
+		old = self.wt.with_name(self.wt.name + '.old')
+		if old.exists():
+			shutil.rmtree(old)
 		if self.wt.exists():
-			shutil.rmtree(self.wt)
+			os.rename(self.wt, old)
 		os.rename(tmp, self.wt)
+		shutil.rmtree(old, ignore_errors=True)
 		say(f'work tree base committed in {fmt_time(time.time() - t0)}')
 
 	def snapshot_mtimes(self):
@@ -696,8 +718,7 @@ class Runner:
 		"""Raise EXIT_DIRTY if overwriting the work tree would lose edits."""
 		def refuse(reason):
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits ({reason}); '
-					  f"run '{PROG} export' (commit first) or pass --force to discard them; "
-					  'refusing to overwrite')
+					  f"export them first ('{PROG} export', commit first); refusing to overwrite")
 		if self.in_progress():
 			refuse('a git am/rebase/merge is in progress')
 		if state is None:
@@ -722,6 +743,8 @@ class Runner:
 		return any(os.path.dirname(p) == d for p in placed)
 
 	def reset_to_base(self):
+		if self.in_progress():
+			self.git('am', '--quit', check=False)  # an interrupted git am of the runner
 		self.git('checkout', '-q', '-f', '-B', WORK_BRANCH, 'base')
 		self.git('clean', '-q', '-fd')
 
@@ -810,6 +833,8 @@ class Runner:
 		state = self.load_state()
 		exists = (self.wt / '.git').is_dir()
 		has_base = exists and self.git.try_out('rev-parse', '-q', '--verify', 'refs/tags/base') is not None
+		# An incomplete prepare has no fingerprint: no fast path for it.
+		resume = state is not None and 'preparing' in state
 
 		if exists and has_base and state and state.get('fingerprint') == fp:
 			say(f'work tree {self.wt} is up to date')
@@ -821,39 +846,60 @@ class Runner:
 
 		snap = {}
 		if exists and has_base:
-			if not self.args.force:
-				self.check_clobber(state, repo_placed)
-			elif self.in_progress():
+			if self.args.force:
 				self.git('am', '--abort', check=False)
 				self.git('rebase', '--abort', check=False)
-		if exists and has_base and state and state.get('base_id') == base_id:
-			say(f'recreating work tree {self.wt} from the cached base')
+			elif resume:
+				self.check_interrupted(state['preparing'])
+				say(f'the last prepare of {self.wt} did not finish; preparing it again')
+			else:
+				self.check_clobber(state, repo_placed)
 			snap = self.snapshot_mtimes()
+			if resume:
+				# the mtimes from before the interrupted prepare win
+				snap.update(state['preparing'].get('snap') or {})
+		reuse = exists and has_base and state is not None and state.get('base_id') == base_id
+		new = {'version': LAYOUT_VERSION, 'base_id': base_id if reuse else None,
+		       'upto': self.args.upto, 'fingerprint': None, 'patches_fp': patches_fp,
+		       'patch_tip': None, 'exported_tip': None, 'placed_head': None, 'placed': {},
+		       'applied': [], 'preparing': {'snap': snap if reuse else {}}}
+		# Recorded before the tree is touched: until the prepare completes,
+		# the tree is the runner's (see check_interrupted()).
+		self.save_state(new)
+		with self.changing_tree():
+			self._build_tree(new, src, base_id, selected, repo_placed, fp)
+		return self.wt
+
+	def _build_tree(self, state, src, base_id, selected, repo_placed, fp):
+		"""Base, series and placed files; @state has the 'preparing' record."""
+		if state['base_id'] == base_id:
+			say(f'recreating work tree {self.wt} from the cached base')
 			self.reset_to_base()
 		else:
-			if exists and not has_base:
-				say(f'removing incomplete work tree {self.wt}')
 			self.create_base(src, base_id)
+			state['base_id'] = base_id
+			self.save_state(state)
 		base = self.git.out('rev-parse', 'base')
-		state = {'version': LAYOUT_VERSION, 'base_id': base_id, 'upto': self.args.upto,
-			 'fingerprint': None, 'patches_fp': patches_fp, 'patch_tip': base,
-			 'exported_tip': None, 'placed_head': None, 'placed': {},
-			 'applied': []}
+		state['patch_tip'] = base
 		failed, idx = self.apply_series(selected)
 		state['patch_tip'] = self.git.out('rev-parse', 'HEAD')
 		state['applied'] = [n for n, _, _ in selected][:(idx - 1) if failed else None]
 		if failed:
+			del state['preparing']
 			self.save_state(state)
 			raise RunnerError(EXIT_SERIES, f'patch {idx}/{len(selected)} {failed} does not apply '
 					  f'(git am failed and was aborted; work tree left at the previous patch)')
 		say(f'applied {len(selected)} patch(es) with git am')
 		head, n = self.place_files(repo_placed, {}, update=False)
+		snap = state['preparing'].get('snap') or {}
 		kept = self.restore_mtimes(snap) if snap else 0
+		del state['preparing']
 		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+		if self.args.upto is None:
+			state['series'] = series_record(selected)
 		self.save_state(state)
 		say(f'placed {n} new file(s); work tree ready' +
 		    (f' ({kept} unchanged file(s) kept their mtime)' if snap else ''))
-		return self.wt
 
 	def _update_placed(self, state, repo_placed, fp):
 		old = state.get('placed', {})
@@ -862,19 +908,87 @@ class Runner:
 				sig = file_sig(self.wt / rel)
 				if sig != old.get(rel) and sig != repo_placed.get(rel):
 					raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits '
-							  f'(edited placed file {rel}); run \'{PROG} export\' or pass '
-							  '--force to discard them; refusing to overwrite')
-		head, n = self.place_files(repo_placed, old, update=True)
-		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
-		self.save_state(state)
+							  f'(edited placed file {rel}); export them first '
+							  f"('{PROG} export'); refusing to overwrite")
+		self.save_state(dict(state, fingerprint=None, preparing={'snap': {}}))
+		with self.changing_tree():
+			head, n = self.place_files(repo_placed, old, update=True)
+			state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+			self.save_state(state)
 		say(f'updated {n} placed file(s) in {self.wt}')
 		return self.wt
+
+	@contextlib.contextmanager
+	def changing_tree(self):
+		"""Record what an interrupted or failed prepare left in the tree."""
+		try:
+			yield
+		except KeyboardInterrupt:
+			self.note_interrupted()
+			raise RunnerError(EXIT_INTERRUPTED, f'interrupted while preparing {self.wt}; the next '
+					  f"'{PROG} tree' (or run) prepares it again")
+		except BaseException:
+			self.note_interrupted()
+			raise
+
+	def note_interrupted(self):
+		"""Save the uncommitted paths (and their content) the prepare left.
+
+		The next prepare accepts exactly these; anything else in the tree
+		was changed after the interruption (check_interrupted()).
+		"""
+		try:
+			old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+		except ValueError:  # not the main thread
+			old = None
+		try:
+			state = self.load_state()
+			if not state or 'preparing' not in state:
+				return
+			left = None
+			if (self.wt / '.git').is_dir():
+				try:
+					left = {p: file_sig(self.wt / p) for p in self.status_entries()}
+				except (RunnerError, OSError):
+					left = None
+			state['preparing']['interrupted'] = left
+			self.save_state(state)
+		finally:
+			if old is not None:
+				signal.signal(signal.SIGINT, old)
+
+	def check_interrupted(self, prep):
+		"""Raise EXIT_DIRTY if the tree changed since a prepare was interrupted.
+
+		Until a prepare completes, the tree holds only the runner's work:
+		commits of its fixed committer, a git am of its own, and the
+		uncommitted paths recorded by note_interrupted().  Anything else is
+		an edit made since, which a new prepare would lose.
+		"""
+		def refuse(what):
+			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt}: a prepare was interrupted and {what}; '
+					  'refusing to prepare it again (save what you need from it, then move '
+					  'it aside)')
+		if self.in_progress() and not (self.wt / '.git' / 'rebase-apply' / 'applying').exists():
+			refuse('a rebase or merge was started in it since')
+		committers = self.git.out('log', '--format=%ce', 'base..HEAD').split()
+		if any(c != COMMITTER_ENV['GIT_COMMITTER_EMAIL'] for c in committers):
+			refuse('commits were made in it since')
+		left = prep.get('interrupted')
+		for p in self.status_entries():
+			if left is None:
+				refuse(f'it has uncommitted changes ({p}) that the runner cannot tell from edits')
+			if p not in left or file_sig(self.wt / p) != left[p]:
+				refuse(f'{p} was changed since')
 
 	# ---- export ---------------------------------------------------------
 
 	def export(self):
 		self.ensure_tools(('git',))
 		state = self.load_state()
+		if state is not None and 'preparing' in state:
+			raise RunnerError(EXIT_EXPORT, f'export refused: the last prepare of {self.wt} was '
+					  f"interrupted; run '{PROG} tree' to finish it first (nothing was written)")
 		if not (self.wt / '.git').is_dir() or state is None:
 			raise RunnerError(EXIT_USAGE, f'no work tree at {self.wt}; run \'{PROG} tree\' first')
 		if state.get('upto') is not None:
@@ -882,6 +996,8 @@ class Runner:
 					  f'export needs the whole series (run \'{PROG} tree\' without --upto)')
 		if self.in_progress():
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt}: a git am/rebase/merge is in progress')
+		pdir = self.repo / 'patches'
+		old_names = self.check_export_series(state, pdir)
 		placed = state.get('placed', {})
 		untracked = set(self.git('ls-files', '-z', '--others', '--exclude-standard').stdout.split('\0'))
 		for p in self.status_entries():
@@ -889,64 +1005,108 @@ class Runner:
 				continue
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has an uncommitted change to {p}; '
 					  'commit it (git commit --amend / git rebase -i base) before export')
-		_, tip = self.patch_tip()
-		commits = self.git.out('rev-list', '--reverse', f'base..{tip}').split()
-		for c in commits:
+		tip = self.check_export_commits(placed)
+		copies = self.placed_copy_back(placed, untracked)
+		patches = self.format_patches(tip)
+		for n, data in patches.items():
+			dst = pdir / n
+			if n not in old_names and dst.exists() and dst.read_bytes() != data:
+				raise RunnerError(EXIT_EXPORT, f'export refused: {dst} is not in the series and '
+						  'differs from the patch export would write there (nothing was written)')
+		pdir.mkdir(exist_ok=True)
+		changed = 0
+		for n, data in patches.items():
+			dst = pdir / n
+			if not dst.exists() or dst.read_bytes() != data:
+				dst.write_bytes(data)
+				changed += 1
+		self.write_series(pdir / 'series', list(patches))
+		# Copy back edits of placed files (they are the project's files).
+		for rel in copies:
+			src, dst = self.wt / rel, self.repo / rel
+			dst.parent.mkdir(parents=True, exist_ok=True)
+			shutil.copyfile(src, dst)
+			shutil.copymode(src, dst)
+		state['exported_tip'] = tip
+		state['series'] = series_record(read_series(pdir))
+		self.save_state(state)
+		say(f'exported {len(patches)} patch(es) to {pdir} ({changed} changed); '
+		    f'{len(copies)} placed file(s) copied back to {self.repo}')
+		stale = [n for n in old_names if n not in patches and (pdir / n).is_file()]
+		if stale:
+			say(f'left {len(stale)} patch file(s) that are no longer in the series in {pdir}: '
+			    f'{", ".join(stale)}')
+		return EXIT_OK
+
+	def check_export_series(self, state, pdir):
+		"""Refuse (EXIT_EXPORT) unless the work tree holds the whole series.
+
+		The last prepare must have applied every patch, and patches/ must
+		still be what that prepare (or the last export) saw: export never
+		rewrites or drops a patch the work tree does not hold.  Returns the
+		names of the series.
+		"""
+		def refuse(why):
+			raise RunnerError(EXIT_EXPORT, f'export refused: {why} (nothing was written)')
+		if not state.get('fingerprint'):
+			refuse(f'work tree {self.wt} does not hold the whole series; the last prepare stopped '
+			       f"at a patch that does not apply (fix it, then run '{PROG} tree')")
+		current = read_series(pdir)
+		if 'series' in state:
+			same = series_record(current) == state['series']
+		else:  # state written by an older runner: names only
+			same = [n for n, _, _ in current] == state.get('applied')
+		if not same:
+			refuse(f"{pdir} changed since the work tree was prepared from it; run '{PROG} tree' "
+			       'to prepare the work tree from it')
+		return [n for n, _, _ in current]
+
+	def check_export_commits(self, placed):
+		"""Return the series tip; refuse unless base..HEAD ends with the placed files."""
+		head, tip = self.patch_tip()
+		for c in self.git.out('rev-list', '--reverse', f'base..{tip}').split():
 			if self.git.subject(c) == PLACED_SUBJECT:
 				raise RunnerError(EXIT_USAGE, f'commit {c[:12]} ({PLACED_SUBJECT}) is not the last '
 						  'commit of the work tree; move it to the top before export')
-		copies = self.placed_copy_back(placed, untracked)
-		pdir = self.repo / 'patches'
-		pdir.mkdir(exist_ok=True)
-		old_series = pdir / 'series'
-		header = []
-		old_names = []
-		if old_series.exists():
-			for line in old_series.read_text().splitlines():
-				if line.startswith('#') and not old_names:
-					header.append(line)
-				elif line.strip() and not line.startswith('#'):
-					old_names.append(line.split()[0])
+		if head == tip:
+			raise RunnerError(EXIT_EXPORT, f'export refused: the last commit of {self.wt} is not '
+					  f'"{PLACED_SUBJECT}" (nothing was written)')
+		if self.git('merge-base', '--is-ancestor', 'base', head, check=False).returncode != 0:
+			raise RunnerError(EXIT_EXPORT, f'export refused: {self.wt} does not start at the '
+					  'tag base (nothing was written)')
+		for rel in sorted(placed):
+			if file_sig(self.wt / rel) is None:
+				raise RunnerError(EXIT_EXPORT, f'export refused: placed file {rel} is missing from '
+						  f'{self.wt}; export never deletes files of {self.repo} '
+						  '(nothing was written)')
+		return tip
+
+	def format_patches(self, tip):
+		"""{file name: content} of `git format-patch base..tip` with fixed settings."""
 		tmp = Path(tempfile.mkdtemp(prefix='export-'))
 		try:
 			cfg = []
 			for c in FORMAT_PATCH_CONFIG:
 				cfg += ['-c', c]
-			if commits:
+			if self.git.out('rev-list', f'base..{tip}'):
 				self.git(*cfg, 'format-patch', *FORMAT_PATCH_OPTS, '-o', str(tmp), f'base..{tip}')
-			names = sorted(p.name for p in tmp.glob('*.patch'))
-			changed = 0
-			for n in names:
-				data = (tmp / n).read_bytes()
-				dst = pdir / n
-				if not dst.exists() or dst.read_bytes() != data:
-					dst.write_bytes(data)
-					changed += 1
+			return {p.name: p.read_bytes() for p in sorted(tmp.glob('*.patch'))}
 		finally:
 			shutil.rmtree(tmp, ignore_errors=True)
-		for n in old_names:
-			if n not in names and (pdir / n).is_file():
-				(pdir / n).unlink()
-				changed += 1
+
+	@staticmethod
+	def write_series(path, names):
+		"""Write @names to the series file @path, keeping its leading comments."""
+		header = []
+		if path.exists():
+			for line in path.read_text().splitlines():
+				if line.strip() and not line.startswith('#'):
+					break
+				if line.startswith('#'):
+					header.append(line)
 		text = ''.join(l + '\n' for l in header + names)
-		if not old_series.exists() or old_series.read_text() != text:
-			old_series.write_text(text)
-		# Copy back edits of placed files (they are the project's files).
-		copied = 0
-		for rel in copies:
-			src, dst = self.wt / rel, self.repo / rel
-			if file_sig(src) is None:
-				dst.unlink()
-			else:
-				dst.parent.mkdir(parents=True, exist_ok=True)
-				shutil.copyfile(src, dst)
-				shutil.copymode(src, dst)
-			copied += 1
-		state['exported_tip'] = tip
-		self.save_state(state)
-		say(f'exported {len(names)} patch(es) to {pdir} ({changed} changed); '
-		    f'{copied} placed file(s) copied back to {self.repo}')
-		return EXIT_OK
+		if not path.exists() or path.read_text() != text:
+			path.write_text(text)
 
 	def placed_copy_back(self, placed, untracked):
 		"""Placed files edited in the work tree, to copy back to the repo.
@@ -1841,7 +2001,7 @@ def main(argv=None, env=None, is_root=None):
 		return e.code
 	except KeyboardInterrupt:
 		say('interrupted')
-		return 130
+		return EXIT_INTERRUPTED
 	finally:
 		_say_stream = None
 

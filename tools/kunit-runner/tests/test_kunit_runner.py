@@ -951,6 +951,235 @@ class CoverageTest(TestCase):
 		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
 
 
+def repo_files(repo):
+	"""{relpath: bytes} of patches/, drivers/ and .kunitconfig of @repo."""
+	res = {}
+	for top in ('patches', 'drivers', '.kunitconfig'):
+		p = Path(repo) / top
+		files = [p] if p.is_file() else sorted(x for x in p.rglob('*') if x.is_file())
+		for f in files:
+			res[str(f.relative_to(repo))] = f.read_bytes()
+	return res
+
+
+def interrupt_git_am(nth):
+	"""Patch kr.run_cmd so that the @nth `git am` gets a Ctrl-C."""
+	calls = [0]
+	real = kr.run_cmd
+
+	def fake(cmd, *a, **kw):
+		if 'am' in [str(c) for c in cmd] and '--abort' not in cmd and '--quit' not in cmd:
+			calls[0] += 1
+			if calls[0] == nth:
+				raise KeyboardInterrupt
+		return real(cmd, *a, **kw)
+	return mock.patch.object(kr, 'run_cmd', fake)
+
+
+class NothingIsLostTest(TestCase):
+	"""No command deletes or rewrites a file of patches/ or the tests it cannot account for."""
+
+	def add_bad_patch(self):
+		"""A new, untracked patch in the middle of the series that does not apply."""
+		bad = make_patch(self.e.kernel, self.e.tmp / 'pbad', {'drivers/virtio/virtio_mmio.c': 'other\n'},
+				 'virtio: new work')
+		write(bad, bad.read_text().replace('-int mmio;', '-int nomatch;'))
+		shutil.copy(bad, self.e.repo / 'patches' / '0002-virtio-new-work.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0002-virtio-new-work.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+
+	def change_patch(self):
+		p = make_patch(self.e.kernel, self.e.tmp / 'p1b',
+			       {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq2;\n'}, 'virtio: add noirq')
+		shutil.copy(p, self.e.repo / 'patches' / '0001-virtio-add-noirq.patch')
+
+	def assertOneLine(self):
+		self.assertEqual(len(self.e.output.strip().splitlines()), 1, self.e.output)
+
+	def test_export_refuses_after_a_patch_that_does_not_apply(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.add_bad_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_SERIES)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_refuses_after_a_first_prepare_that_failed(self):
+		self.add_bad_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_SERIES)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_refuses_a_series_changed_since_the_prepare(self):
+		# a new patch listed in series (and an edited one) that the work
+		# tree never held: export must not delete or rewrite them
+		self.assertCode(self.e.main('tree'), 0)
+		new = make_patch(self.e.kernel, self.e.tmp / 'pnew', {'drivers/virtio/Kconfig': 'config X\n'}, 'new')
+		shutil.copy(new, self.e.repo / 'patches' / '0003-new.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0003-new.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0002-virtio-hook-tests.patch\n')
+		self.change_patch()
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_leaves_an_old_patch_file_and_says_so(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+		wt = self.e.wt
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		git(wt, 'commit', '-q', '--amend', '-m', 'virtio: add noirq, renamed')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		old = (self.e.repo / 'patches/0001-virtio-add-noirq.patch').read_bytes()
+		self.assertCode(self.e.main('export'), 0)
+		self.assertEqual((self.e.repo / 'patches/0001-virtio-add-noirq.patch').read_bytes(), old)
+		self.assertTrue((self.e.repo / 'patches/0001-virtio-add-noirq-renamed.patch').is_file())
+		self.assertIn('0001-virtio-add-noirq-renamed.patch', (self.e.repo / 'patches/series').read_text())
+		self.assertIn('left 1 patch file(s) that are no longer in the series in', self.e.output)
+
+	def test_export_refuses_a_missing_placed_file(self):
+		self.assertCode(self.e.main('tree'), 0)
+		(self.e.wt / '.kunitconfig').unlink()
+		git(self.e.wt, 'commit', '-q', '-a', '--amend', '--no-edit')
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertTrue((self.e.repo / '.kunitconfig').is_file())
+
+	def interrupted_run(self):
+		"""A complete prepare, then a Ctrl-C while the changed series is applied."""
+		self.assertCode(self.e.main('tree'), 0)
+		self.change_patch()
+		with interrupt_git_am(2):
+			self.assertCode(self.e.main('run'), kr.EXIT_INTERRUPTED)
+		self.assertIn('interrupted', self.e.output)
+		self.assertNotIn('Traceback', self.e.output)
+
+	def test_ctrl_c_while_applying_then_export(self):
+		self.interrupted_run()
+		state = json.loads(self.e.wt.with_name(self.e.wt.name + '.state.json').read_text())
+		self.assertIn('preparing', state)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertIn('interrupted', self.e.output)
+		self.assertEqual(before, repo_files(self.e.repo))
+		# the next prepare finishes the job; it is not taken for user edits
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		self.assertEqual(git(wt, 'log', '--format=%s', 'base..HEAD').splitlines(),
+				 [kr.PLACED_SUBJECT, 'virtio: hook tests', 'virtio: add noirq'])
+		self.assertIn('int noirq2;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertCode(self.e.main('export'), 0)
+		self.assertTrue((self.e.repo / '.kunitconfig').is_file())
+		self.assertTrue((self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c').is_file())
+
+	def test_ctrl_c_on_the_first_prepare(self):
+		with interrupt_git_am(1):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+		self.assertCode(self.e.main('tree'), 0)
+
+	def test_edits_after_an_interrupted_prepare_are_kept(self):
+		self.interrupted_run()
+		wt = self.e.wt
+		write(wt / 'drivers/virtio/virtio_mmio.c', 'my edit\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertEqual((wt / 'drivers/virtio/virtio_mmio.c').read_text(), 'my edit\n')
+		git(wt, 'commit', '-q', '-am', 'my commit')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertEqual(git(wt, 'log', '-1', '--format=%s'), 'my commit')
+
+	def state_path(self):
+		return self.e.wt.with_name(self.e.wt.name + '.state.json')
+
+	def test_prepare_is_recorded_before_the_tree_is_touched(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.change_patch()
+		seen = []
+
+		def reset(runner):
+			seen.append('preparing' in json.loads(self.state_path().read_text()))
+			raise KeyboardInterrupt
+		with mock.patch.object(kr.Runner, 'reset_to_base', reset):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		self.assertEqual(seen, [True])
+		self.assertIn('interrupted while preparing', self.e.output.splitlines()[-1])
+		self.assertEqual(self.e.output.count('interrupted'), 1, self.e.output)
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int noirq2;', (self.e.wt / 'drivers/virtio/virtio.c').read_text())
+
+	def test_killed_prepare(self):
+		# killed hard (no Ctrl-C handler ran): a clean tree is resumed; an
+		# uncommitted change may be an edit, so it is kept and reported
+		self.assertCode(self.e.main('tree'), 0)
+		state = json.loads(self.state_path().read_text())
+		state.update(fingerprint=None, preparing={'snap': {}})
+		self.state_path().write_text(json.dumps(state))
+		write(self.e.wt / 'drivers/virtio/virtio_mmio.c', 'edit or not?\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertIn('cannot tell', self.e.output)
+		self.assertEqual((self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text(), 'edit or not?\n')
+		git(self.e.wt, 'checkout', '--', 'drivers/virtio/virtio_mmio.c')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+
+	def test_ctrl_c_while_placing_files(self):
+		self.assertCode(self.e.main('tree'), 0)
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test v2 */\n')
+		with mock.patch.object(kr.shutil, 'copymode', side_effect=KeyboardInterrupt):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertEqual((self.e.wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(),
+				 '/* test v2 */\n')
+
+	def test_export_never_overwrites_a_patch_file_outside_the_series(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+		wt = self.e.wt
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		git(wt, 'commit', '-q', '--amend', '-m', 'virtio: add noirq, renamed')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		write(self.e.repo / 'patches/0001-virtio-add-noirq-renamed.patch', 'my notes\n')
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_no_message_advises_a_destructive_step(self):
+		import ast
+		src = (HERE.parent / 'kunit_runner.py').read_text()
+		bad = ('--force', 'rm -', 'reset --hard', 'clean -f', 'checkout -f', 'git stash')
+		for node in ast.walk(ast.parse(src)):
+			if not isinstance(node, ast.Call):
+				continue
+			name = getattr(node.func, 'id', getattr(node.func, 'attr', ''))
+			if name not in ('say', 'RunnerError', 'out'):
+				continue
+			for sub in ast.walk(node):
+				if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+					for b in bad:
+						self.assertNotIn(b, sub.value, f'line {node.lineno} advises {b!r}')
+
+
 class BuildLockTest(TestCase):
 	"""The build lock is shared by every user of the machine."""
 
@@ -1089,7 +1318,8 @@ class UnittestCommandTest(unittest.TestCase):
 class ExitCodeTest(unittest.TestCase):
 	def test_codes_are_distinct_and_documented(self):
 		codes = [kr.EXIT_OK, kr.EXIT_TESTS_FAILED, kr.EXIT_USAGE, kr.EXIT_ENV, kr.EXIT_SERIES,
-			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL]
+			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL, kr.EXIT_EXPORT,
+			 kr.EXIT_INTERRUPTED]
 		self.assertEqual(len(set(codes)), len(codes))
 		self.assertEqual(sorted(kr.EXIT_CODES), sorted(codes))
 		readme = HERE.parent.parent.parent / 'README.md'
