@@ -53,7 +53,6 @@ E2E_DIR = HERE / 'e2e'
 FRAGMENT = E2E_DIR / 'e2e.config'
 INIT_SCRIPT = E2E_DIR / 'init'
 BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
-DEFAULT_BUILD = '/root/dev/build-e2e'
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
 		   'sleep', 'sync', 'reboot', 'poweroff')
@@ -570,6 +569,14 @@ def print_timeline(tl, label):
 
 # ---------------------------------------------------------------- main
 
+def default_build_dir():
+	"""CACHE/build/e2e-x86_64 of the runner's cache (the build dir of test-all)."""
+	cache = os.environ.get('NOIRQ_KUNIT_CACHE') or os.path.join(
+		os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
+		'noirq-kunit')
+	return os.path.join(cache, 'build', 'e2e-x86_64')
+
+
 def parse_args(argv):
 	p = argparse.ArgumentParser(
 		prog='e2e.py',
@@ -583,7 +590,7 @@ def parse_args(argv):
 		       'drivers/virtio/tests/ present (default: the work tree '
 		       'of "tools/kunit-runner/run tree": pinned base, '
 		       'patches/series and the repo\'s new files)')
-	p.add_argument('--build-dir', default=DEFAULT_BUILD,
+	p.add_argument('--build-dir', default=default_build_dir(),
 		       help='kernel build directory (default %(default)s)')
 	p.add_argument('--cycles', type=int, default=SOAK_CYCLES,
 		       help='s2idle cycles in the boot (default %(default)s: '

@@ -18,15 +18,21 @@ Exit codes (also in README.md):
   6  work tree has unexported edits; refusing to overwrite it
   7  downloaded base failed checksum verification
   8  internal error of the runner
+  9  export refused: the work tree does not hold the whole series and the
+     placed files (a patch did not apply, a prepare was interrupted, or
+     patches/ changed since the work tree was prepared)
+130  interrupted (Ctrl-C)
 """
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,17 +49,23 @@ EXIT_BUILD = 5
 EXIT_DIRTY = 6
 EXIT_CHECKSUM = 7
 EXIT_INTERNAL = 8
+EXIT_EXPORT = 9
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
 	EXIT_OK: 'all tests passed',
 	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
 	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
-	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched)',
+	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
+	'or the archive no longer lists the pinned version)',
 	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
 	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
 	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
 	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
 	EXIT_INTERNAL: 'internal error of the runner',
+	EXIT_EXPORT: 'export refused: the work tree does not hold the whole series and the placed '
+	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since)',
+	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
 }
 
 # The pinned base.
@@ -65,6 +77,11 @@ BASE_SHA256 = '703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3'
 BASE_TARBALL = './usr/src/linux-source-7.3.tar.xz'
 BASE_TOPDIR = 'linux-source-7.3'
 KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
+# apt-get messages of an archive that answers but lacks the pinned package
+# version or the suite itself (not a network problem).
+NOT_LISTED_RE = re.compile(r"^E: (Version '[^']*' for '[^']*' was not found|Unable to locate package "
+			   r"|Package '[^']*' has no installation candidate|The repository '.*' does not "
+			   r"have a Release file)")
 
 # Paths of the project repo copied into the work tree on top of the series
 # (files only the project adds; never part of patches/).
@@ -166,6 +183,22 @@ def file_sig(path):
 	return sha256_file(path) + (':x' if st.st_mode & 0o100 else '')
 
 
+def tree_stat_id(root):
+	"""Hash of the path, size, mtime and ctime of every file of @root but .git/."""
+	h = hashlib.sha256()
+	for dirpath, dirnames, filenames in os.walk(root):
+		dirnames[:] = sorted(d for d in dirnames if not (d == '.git' and dirpath == str(root)))
+		for fn in sorted(filenames):
+			p = os.path.join(dirpath, fn)
+			try:
+				st = os.lstat(p)
+			except FileNotFoundError:
+				continue
+			h.update(f'{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\0'
+				 f'{st.st_ctime_ns}\0'.encode())
+	return h.hexdigest()[:16]
+
+
 def fmt_time(seconds):
 	m, s = divmod(int(seconds), 60)
 	return f'{m}m{s:02d}s'
@@ -206,6 +239,11 @@ def read_series(patches_dir):
 			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: no such patch file {name}')
 		entries.append((name, path, opts))
 	return entries
+
+
+def series_record(series):
+	"""[name, options, sha256] of every entry of @series (as read_series())."""
+	return [[name, list(opts), sha256_file(path)] for name, path, opts in series]
 
 
 def select_upto(series, upto):
@@ -430,17 +468,30 @@ class Runner:
 			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no tools/testing/kunit/kunit.py')
 
 	def base_source(self):
-		"""Return (tree, base id) of the base kernel."""
+		"""Return (tree, base id) of the base kernel.
+
+		For --kernel DIR the id changes with every edit of what copy_tree()
+		copies, so that an edited tree is copied again: for a git checkout
+		its HEAD plus the content of every file that differs from HEAD,
+		otherwise the size, mtime and ctime of every file.
+		"""
 		if self.kernel:
 			self.check_kernel_dir(self.kernel)
-			base_id = f'kernel:{self.kernel}'
 			if (self.kernel / '.git').exists():
-				g = Git(self.kernel, self.env)
-				head = g.try_out('rev-parse', 'HEAD') or 'nohead'
-				dirty = g('status', '--porcelain', '--untracked-files=no', check=False).stdout
-				base_id += f':{head}:{sha256_bytes(dirty.encode())[:16]}'
-			return self.kernel, base_id
+				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
+			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
 		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+
+	def git_tree_id(self, tree):
+		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
+		g = Git(tree, self.env)
+		head = g.try_out('rev-parse', 'HEAD') or 'nohead'
+		raw = g('--no-optional-locks', 'status', '--porcelain', '-z', '--no-renames',
+			'--untracked-files=no', check=False).stdout
+		h = hashlib.sha256()
+		for path in sorted(p[3:] for p in raw.split('\0') if p):
+			h.update(f'{path}\0{file_sig(Path(tree) / path)}\0'.encode())
+		return f'{head}:{h.hexdigest()[:16]}'
 
 	def fetch_base(self):
 		base_dir = self.cache / 'base' / BASE_TOPDIR
@@ -495,16 +546,14 @@ class Runner:
 		say(f'fetching {BASE_PACKAGE}={BASE_VERSION} from {BASE_SUITE} (private apt setup in {c})')
 		r = run_cmd(['apt-get'] + opts + ['update'], env=self.env, check=False)
 		if r.returncode != 0 or re.search(r'^(E:|Err:)', r.stdout or '', re.M):
-			last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
-			raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get update failed: {last[0]}')
+			self.fetch_failed('update', r.stdout, uri, deb)
 		tmp = Path(tempfile.mkdtemp(prefix='partial-', dir=dl))
 		try:
 			r = run_cmd(['apt-get'] + opts + ['download', f'{BASE_PACKAGE}={BASE_VERSION}'],
 				    cwd=tmp, env=self.env, check=False)
 			debs = sorted(tmp.glob('*.deb'))
 			if r.returncode != 0 or not debs:
-				last = [l for l in (r.stdout or '').splitlines() if l.strip()][-1:] or ['']
-				raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get download failed: {last[0]}')
+				self.fetch_failed('download', r.stdout, uri, deb)
 			got = sha256_file(debs[0])
 			if got != BASE_SHA256:
 				raise RunnerError(EXIT_CHECKSUM, f'checksum mismatch for {debs[0].name}: '
@@ -513,6 +562,22 @@ class Runner:
 		finally:
 			shutil.rmtree(tmp, ignore_errors=True)
 		return deb
+
+	@staticmethod
+	def fetch_failed(step, output, uri, deb):
+		"""Raise the one-line error of a failed apt-get @step.
+
+		An archive that answers but does not list the pinned version (or
+		the suite) is told apart from no network: the fix differs.
+		"""
+		lines = [l for l in (output or '').splitlines() if l.strip()]
+		if any(NOT_LISTED_RE.search(l) for l in lines):
+			raise RunnerError(EXIT_ENV, f'{BASE_PACKAGE}={BASE_VERSION} is not listed by the archive '
+					  f'{uri} {BASE_SUITE} (the pin is out of date; not a network problem); '
+					  f'put the .deb at {deb} (it is checked against the pinned SHA-256) '
+					  'or use --kernel DIR')
+		last = lines[-1] if lines else ''
+		raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get {step} failed: {last}')
 
 	# ---- state ----------------------------------------------------------
 
@@ -523,6 +588,7 @@ class Runner:
 			return None
 
 	def save_state(self, state):
+		self.state_path.parent.mkdir(parents=True, exist_ok=True)
 		tmp = self.state_path.with_suffix('.tmp')
 		tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + '\n')
 		os.replace(tmp, self.state_path)
@@ -589,9 +655,14 @@ class Runner:
 				'everything at the top level) is removed so new files show in git status.\n')
 		g('commit', '-q', '--no-verify', '-m', msg, extra_env={**COMMITTER_ENV, **RUNNER_AUTHOR_ENV})
 		g('tag', '-f', 'base')
+		# Swap by renames: an interruption leaves the old tree, or none.
+		old = self.wt.with_name(self.wt.name + '.old')
+		if old.exists():
+			shutil.rmtree(old)
 		if self.wt.exists():
-			shutil.rmtree(self.wt)
+			os.rename(self.wt, old)
 		os.rename(tmp, self.wt)
+		shutil.rmtree(old, ignore_errors=True)
 		say(f'work tree base committed in {fmt_time(time.time() - t0)}')
 
 	def snapshot_mtimes(self):
@@ -647,8 +718,7 @@ class Runner:
 		"""Raise EXIT_DIRTY if overwriting the work tree would lose edits."""
 		def refuse(reason):
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits ({reason}); '
-					  f"run '{PROG} export' (commit first) or pass --force to discard them; "
-					  'refusing to overwrite')
+					  f"export them first ('{PROG} export', commit first); refusing to overwrite")
 		if self.in_progress():
 			refuse('a git am/rebase/merge is in progress')
 		if state is None:
@@ -673,6 +743,8 @@ class Runner:
 		return any(os.path.dirname(p) == d for p in placed)
 
 	def reset_to_base(self):
+		if self.in_progress():
+			self.git('am', '--quit', check=False)  # an interrupted git am of the runner
 		self.git('checkout', '-q', '-f', '-B', WORK_BRANCH, 'base')
 		self.git('clean', '-q', '-fd')
 
@@ -761,6 +833,8 @@ class Runner:
 		state = self.load_state()
 		exists = (self.wt / '.git').is_dir()
 		has_base = exists and self.git.try_out('rev-parse', '-q', '--verify', 'refs/tags/base') is not None
+		# An incomplete prepare has no fingerprint: no fast path for it.
+		resume = state is not None and 'preparing' in state
 
 		if exists and has_base and state and state.get('fingerprint') == fp:
 			say(f'work tree {self.wt} is up to date')
@@ -772,39 +846,60 @@ class Runner:
 
 		snap = {}
 		if exists and has_base:
-			if not self.args.force:
-				self.check_clobber(state, repo_placed)
-			elif self.in_progress():
+			if self.args.force:
 				self.git('am', '--abort', check=False)
 				self.git('rebase', '--abort', check=False)
-		if exists and has_base and state and state.get('base_id') == base_id:
-			say(f'recreating work tree {self.wt} from the cached base')
+			elif resume:
+				self.check_interrupted(state['preparing'])
+				say(f'the last prepare of {self.wt} did not finish; preparing it again')
+			else:
+				self.check_clobber(state, repo_placed)
 			snap = self.snapshot_mtimes()
+			if resume:
+				# the mtimes from before the interrupted prepare win
+				snap.update(state['preparing'].get('snap') or {})
+		reuse = exists and has_base and state is not None and state.get('base_id') == base_id
+		new = {'version': LAYOUT_VERSION, 'base_id': base_id if reuse else None,
+		       'upto': self.args.upto, 'fingerprint': None, 'patches_fp': patches_fp,
+		       'patch_tip': None, 'exported_tip': None, 'placed_head': None, 'placed': {},
+		       'applied': [], 'preparing': {'snap': snap if reuse else {}}}
+		# Recorded before the tree is touched: until the prepare completes,
+		# the tree is the runner's (see check_interrupted()).
+		self.save_state(new)
+		with self.changing_tree():
+			self._build_tree(new, src, base_id, selected, repo_placed, fp)
+		return self.wt
+
+	def _build_tree(self, state, src, base_id, selected, repo_placed, fp):
+		"""Base, series and placed files; @state has the 'preparing' record."""
+		if state['base_id'] == base_id:
+			say(f'recreating work tree {self.wt} from the cached base')
 			self.reset_to_base()
 		else:
-			if exists and not has_base:
-				say(f'removing incomplete work tree {self.wt}')
 			self.create_base(src, base_id)
+			state['base_id'] = base_id
+			self.save_state(state)
 		base = self.git.out('rev-parse', 'base')
-		state = {'version': LAYOUT_VERSION, 'base_id': base_id, 'upto': self.args.upto,
-			 'fingerprint': None, 'patches_fp': patches_fp, 'patch_tip': base,
-			 'exported_tip': None, 'placed_head': None, 'placed': {},
-			 'applied': []}
+		state['patch_tip'] = base
 		failed, idx = self.apply_series(selected)
 		state['patch_tip'] = self.git.out('rev-parse', 'HEAD')
 		state['applied'] = [n for n, _, _ in selected][:(idx - 1) if failed else None]
 		if failed:
+			del state['preparing']
 			self.save_state(state)
 			raise RunnerError(EXIT_SERIES, f'patch {idx}/{len(selected)} {failed} does not apply '
 					  f'(git am failed and was aborted; work tree left at the previous patch)')
 		say(f'applied {len(selected)} patch(es) with git am')
 		head, n = self.place_files(repo_placed, {}, update=False)
+		snap = state['preparing'].get('snap') or {}
 		kept = self.restore_mtimes(snap) if snap else 0
+		del state['preparing']
 		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+		if self.args.upto is None:
+			state['series'] = series_record(selected)
 		self.save_state(state)
 		say(f'placed {n} new file(s); work tree ready' +
 		    (f' ({kept} unchanged file(s) kept their mtime)' if snap else ''))
-		return self.wt
 
 	def _update_placed(self, state, repo_placed, fp):
 		old = state.get('placed', {})
@@ -813,19 +908,87 @@ class Runner:
 				sig = file_sig(self.wt / rel)
 				if sig != old.get(rel) and sig != repo_placed.get(rel):
 					raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has unexported edits '
-							  f'(edited placed file {rel}); run \'{PROG} export\' or pass '
-							  '--force to discard them; refusing to overwrite')
-		head, n = self.place_files(repo_placed, old, update=True)
-		state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
-		self.save_state(state)
+							  f'(edited placed file {rel}); export them first '
+							  f"('{PROG} export'); refusing to overwrite")
+		self.save_state(dict(state, fingerprint=None, preparing={'snap': {}}))
+		with self.changing_tree():
+			head, n = self.place_files(repo_placed, old, update=True)
+			state.update(fingerprint=fp, placed_head=head, placed=repo_placed)
+			self.save_state(state)
 		say(f'updated {n} placed file(s) in {self.wt}')
 		return self.wt
+
+	@contextlib.contextmanager
+	def changing_tree(self):
+		"""Record what an interrupted or failed prepare left in the tree."""
+		try:
+			yield
+		except KeyboardInterrupt:
+			self.note_interrupted()
+			raise RunnerError(EXIT_INTERRUPTED, f'interrupted while preparing {self.wt}; the next '
+					  f"'{PROG} tree' (or run) prepares it again")
+		except BaseException:
+			self.note_interrupted()
+			raise
+
+	def note_interrupted(self):
+		"""Save the uncommitted paths (and their content) the prepare left.
+
+		The next prepare accepts exactly these; anything else in the tree
+		was changed after the interruption (check_interrupted()).
+		"""
+		try:
+			old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+		except ValueError:  # not the main thread
+			old = None
+		try:
+			state = self.load_state()
+			if not state or 'preparing' not in state:
+				return
+			left = None
+			if (self.wt / '.git').is_dir():
+				try:
+					left = {p: file_sig(self.wt / p) for p in self.status_entries()}
+				except (RunnerError, OSError):
+					left = None
+			state['preparing']['interrupted'] = left
+			self.save_state(state)
+		finally:
+			if old is not None:
+				signal.signal(signal.SIGINT, old)
+
+	def check_interrupted(self, prep):
+		"""Raise EXIT_DIRTY if the tree changed since a prepare was interrupted.
+
+		Until a prepare completes, the tree holds only the runner's work:
+		commits of its fixed committer, a git am of its own, and the
+		uncommitted paths recorded by note_interrupted().  Anything else is
+		an edit made since, which a new prepare would lose.
+		"""
+		def refuse(what):
+			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt}: a prepare was interrupted and {what}; '
+					  'refusing to prepare it again (save what you need from it, then move '
+					  'it aside)')
+		if self.in_progress() and not (self.wt / '.git' / 'rebase-apply' / 'applying').exists():
+			refuse('a rebase or merge was started in it since')
+		committers = self.git.out('log', '--format=%ce', 'base..HEAD').split()
+		if any(c != COMMITTER_ENV['GIT_COMMITTER_EMAIL'] for c in committers):
+			refuse('commits were made in it since')
+		left = prep.get('interrupted')
+		for p in self.status_entries():
+			if left is None:
+				refuse(f'it has uncommitted changes ({p}) that the runner cannot tell from edits')
+			if p not in left or file_sig(self.wt / p) != left[p]:
+				refuse(f'{p} was changed since')
 
 	# ---- export ---------------------------------------------------------
 
 	def export(self):
 		self.ensure_tools(('git',))
 		state = self.load_state()
+		if state is not None and 'preparing' in state:
+			raise RunnerError(EXIT_EXPORT, f'export refused: the last prepare of {self.wt} was '
+					  f"interrupted; run '{PROG} tree' to finish it first (nothing was written)")
 		if not (self.wt / '.git').is_dir() or state is None:
 			raise RunnerError(EXIT_USAGE, f'no work tree at {self.wt}; run \'{PROG} tree\' first')
 		if state.get('upto') is not None:
@@ -833,6 +996,8 @@ class Runner:
 					  f'export needs the whole series (run \'{PROG} tree\' without --upto)')
 		if self.in_progress():
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt}: a git am/rebase/merge is in progress')
+		pdir = self.repo / 'patches'
+		old_names = self.check_export_series(state, pdir)
 		placed = state.get('placed', {})
 		untracked = set(self.git('ls-files', '-z', '--others', '--exclude-standard').stdout.split('\0'))
 		for p in self.status_entries():
@@ -840,64 +1005,108 @@ class Runner:
 				continue
 			raise RunnerError(EXIT_DIRTY, f'work tree {self.wt} has an uncommitted change to {p}; '
 					  'commit it (git commit --amend / git rebase -i base) before export')
-		_, tip = self.patch_tip()
-		commits = self.git.out('rev-list', '--reverse', f'base..{tip}').split()
-		for c in commits:
+		tip = self.check_export_commits(placed)
+		copies = self.placed_copy_back(placed, untracked)
+		patches = self.format_patches(tip)
+		for n, data in patches.items():
+			dst = pdir / n
+			if n not in old_names and dst.exists() and dst.read_bytes() != data:
+				raise RunnerError(EXIT_EXPORT, f'export refused: {dst} is not in the series and '
+						  'differs from the patch export would write there (nothing was written)')
+		pdir.mkdir(exist_ok=True)
+		changed = 0
+		for n, data in patches.items():
+			dst = pdir / n
+			if not dst.exists() or dst.read_bytes() != data:
+				dst.write_bytes(data)
+				changed += 1
+		self.write_series(pdir / 'series', list(patches))
+		# Copy back edits of placed files (they are the project's files).
+		for rel in copies:
+			src, dst = self.wt / rel, self.repo / rel
+			dst.parent.mkdir(parents=True, exist_ok=True)
+			shutil.copyfile(src, dst)
+			shutil.copymode(src, dst)
+		state['exported_tip'] = tip
+		state['series'] = series_record(read_series(pdir))
+		self.save_state(state)
+		say(f'exported {len(patches)} patch(es) to {pdir} ({changed} changed); '
+		    f'{len(copies)} placed file(s) copied back to {self.repo}')
+		stale = [n for n in old_names if n not in patches and (pdir / n).is_file()]
+		if stale:
+			say(f'left {len(stale)} patch file(s) that are no longer in the series in {pdir}: '
+			    f'{", ".join(stale)}')
+		return EXIT_OK
+
+	def check_export_series(self, state, pdir):
+		"""Refuse (EXIT_EXPORT) unless the work tree holds the whole series.
+
+		The last prepare must have applied every patch, and patches/ must
+		still be what that prepare (or the last export) saw: export never
+		rewrites or drops a patch the work tree does not hold.  Returns the
+		names of the series.
+		"""
+		def refuse(why):
+			raise RunnerError(EXIT_EXPORT, f'export refused: {why} (nothing was written)')
+		if not state.get('fingerprint'):
+			refuse(f'work tree {self.wt} does not hold the whole series; the last prepare stopped '
+			       f"at a patch that does not apply (fix it, then run '{PROG} tree')")
+		current = read_series(pdir)
+		if 'series' in state:
+			same = series_record(current) == state['series']
+		else:  # state written by an older runner: names only
+			same = [n for n, _, _ in current] == state.get('applied')
+		if not same:
+			refuse(f"{pdir} changed since the work tree was prepared from it; run '{PROG} tree' "
+			       'to prepare the work tree from it')
+		return [n for n, _, _ in current]
+
+	def check_export_commits(self, placed):
+		"""Return the series tip; refuse unless base..HEAD ends with the placed files."""
+		head, tip = self.patch_tip()
+		for c in self.git.out('rev-list', '--reverse', f'base..{tip}').split():
 			if self.git.subject(c) == PLACED_SUBJECT:
 				raise RunnerError(EXIT_USAGE, f'commit {c[:12]} ({PLACED_SUBJECT}) is not the last '
 						  'commit of the work tree; move it to the top before export')
-		copies = self.placed_copy_back(placed, untracked)
-		pdir = self.repo / 'patches'
-		pdir.mkdir(exist_ok=True)
-		old_series = pdir / 'series'
-		header = []
-		old_names = []
-		if old_series.exists():
-			for line in old_series.read_text().splitlines():
-				if line.startswith('#') and not old_names:
-					header.append(line)
-				elif line.strip() and not line.startswith('#'):
-					old_names.append(line.split()[0])
+		if head == tip:
+			raise RunnerError(EXIT_EXPORT, f'export refused: the last commit of {self.wt} is not '
+					  f'"{PLACED_SUBJECT}" (nothing was written)')
+		if self.git('merge-base', '--is-ancestor', 'base', head, check=False).returncode != 0:
+			raise RunnerError(EXIT_EXPORT, f'export refused: {self.wt} does not start at the '
+					  'tag base (nothing was written)')
+		for rel in sorted(placed):
+			if file_sig(self.wt / rel) is None:
+				raise RunnerError(EXIT_EXPORT, f'export refused: placed file {rel} is missing from '
+						  f'{self.wt}; export never deletes files of {self.repo} '
+						  '(nothing was written)')
+		return tip
+
+	def format_patches(self, tip):
+		"""{file name: content} of `git format-patch base..tip` with fixed settings."""
 		tmp = Path(tempfile.mkdtemp(prefix='export-'))
 		try:
 			cfg = []
 			for c in FORMAT_PATCH_CONFIG:
 				cfg += ['-c', c]
-			if commits:
+			if self.git.out('rev-list', f'base..{tip}'):
 				self.git(*cfg, 'format-patch', *FORMAT_PATCH_OPTS, '-o', str(tmp), f'base..{tip}')
-			names = sorted(p.name for p in tmp.glob('*.patch'))
-			changed = 0
-			for n in names:
-				data = (tmp / n).read_bytes()
-				dst = pdir / n
-				if not dst.exists() or dst.read_bytes() != data:
-					dst.write_bytes(data)
-					changed += 1
+			return {p.name: p.read_bytes() for p in sorted(tmp.glob('*.patch'))}
 		finally:
 			shutil.rmtree(tmp, ignore_errors=True)
-		for n in old_names:
-			if n not in names and (pdir / n).is_file():
-				(pdir / n).unlink()
-				changed += 1
+
+	@staticmethod
+	def write_series(path, names):
+		"""Write @names to the series file @path, keeping its leading comments."""
+		header = []
+		if path.exists():
+			for line in path.read_text().splitlines():
+				if line.strip() and not line.startswith('#'):
+					break
+				if line.startswith('#'):
+					header.append(line)
 		text = ''.join(l + '\n' for l in header + names)
-		if not old_series.exists() or old_series.read_text() != text:
-			old_series.write_text(text)
-		# Copy back edits of placed files (they are the project's files).
-		copied = 0
-		for rel in copies:
-			src, dst = self.wt / rel, self.repo / rel
-			if file_sig(src) is None:
-				dst.unlink()
-			else:
-				dst.parent.mkdir(parents=True, exist_ok=True)
-				shutil.copyfile(src, dst)
-				shutil.copymode(src, dst)
-			copied += 1
-		state['exported_tip'] = tip
-		self.save_state(state)
-		say(f'exported {len(names)} patch(es) to {pdir} ({changed} changed); '
-		    f'{copied} placed file(s) copied back to {self.repo}')
-		return EXIT_OK
+		if not path.exists() or path.read_text() != text:
+			path.write_text(text)
 
 	def placed_copy_back(self, placed, untracked):
 		"""Placed files edited in the work tree, to copy back to the repo.
@@ -1095,7 +1304,7 @@ class Runner:
 		wt = self.prepare()
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
@@ -1133,7 +1342,7 @@ class Runner:
 		for f in (info_all, info):
 			if f.exists():
 				f.unlink()
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout):
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			stale = remove_gcda(self.build_dir)
@@ -1304,15 +1513,59 @@ def summary_line(passed, failed, skipped=0):
 	return s
 
 
-class FileLock:
-	"""Exclusive fcntl.flock on @path; says once if it has to wait."""
+def _open_existing_lock(path):
+	"""Open an existing lock file; read-only when it is not writable.
 
-	def __init__(self, path, what, timeout=None):
+	flock() works on a read-only descriptor, so a lock file that another
+	user created 0644 still serves.  FileNotFoundError is passed on.
+	"""
+	try:
+		return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+	except PermissionError:
+		pass
+	try:
+		return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+	except PermissionError:
+		raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}: permission denied '
+				  '(its owner can allow other users with chmod 0666)')
+
+
+def open_lock(path, mode):
+	"""A descriptor of the lock file @path, created with @mode if missing.
+
+	An existing file is opened without O_CREAT: in a sticky directory like
+	/tmp, fs.protected_regular refuses O_CREAT on a file of another user.
+	"""
+	for _ in range(3):
+		try:
+			return _open_existing_lock(path)
+		except FileNotFoundError:
+			pass
+		try:
+			fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+		except FileExistsError:
+			continue  # created by another process meanwhile
+		except OSError as e:
+			raise RunnerError(EXIT_ENV, f'cannot create the lock file {path}: {e.strerror}')
+		os.fchmod(fd, mode)  # not narrowed by the umask
+		return fd
+	raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}')
+
+
+class FileLock:
+	"""Exclusive fcntl.flock on @path; says once if it has to wait.
+
+	@shared: a machine-wide lock that every user must be able to take, so
+	a new lock file is created 0666.
+	"""
+
+	def __init__(self, path, what, timeout=None, shared=False):
 		self.path, self.what, self.timeout = str(path), what, timeout
+		self.mode = 0o666 if shared else 0o644
 		self.f = None
 
 	def __enter__(self):
-		self.f = open(self.path, 'a+')
+		self.f = open_lock(self.path, self.mode)
 		try:
 			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 			return self
@@ -1329,13 +1582,13 @@ class FileLock:
 				return self
 			except BlockingIOError:
 				if time.time() - t0 > self.timeout:
-					self.f.close()
+					os.close(self.f)
 					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
 				time.sleep(0.5)
 
 	def __exit__(self, *exc):
 		fcntl.flock(self.f, fcntl.LOCK_UN)
-		self.f.close()
+		os.close(self.f)
 
 
 # --------------------------------------------------------------------------
@@ -1748,7 +2001,7 @@ def main(argv=None, env=None, is_root=None):
 		return e.code
 	except KeyboardInterrupt:
 		say('interrupted')
-		return 130
+		return EXIT_INTERRUPTED
 	finally:
 		_say_stream = None
 

@@ -4,7 +4,8 @@
 Fast: they use small fake "kernel" trees (a Makefile, drivers/virtio/ and a
 fake tools/testing/kunit/kunit.py that writes canned results), fake apt-get
 scripts on PATH and temporary caches; no kernel is built.  Run with
-`tools/kunit-runner/run selftest` or
+`tools/kunit-runner/run selftest`, or from tools/kunit-runner
+`python3 -m unittest tests.test_kunit_runner`, or from the repo's top
 `python3 -m unittest discover -s tools/kunit-runner/tests -t tools/kunit-runner`.
 """
 
@@ -164,27 +165,48 @@ def make_patch(kernel, workdir, edits, subject, name=None):
 	return Path(out.splitlines()[-1])
 
 
+def make_template(tmp):
+	"""The fake kernel and project repo every Env starts from."""
+	tmp = Path(tmp)
+	kernel = make_fake_kernel(tmp / 'kernel')
+	repo = tmp / 'repo'
+	(repo / 'patches').mkdir(parents=True)
+	p1 = make_patch(kernel, tmp / 'p1', {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq;\n'},
+			'virtio: add noirq')
+	p2 = make_patch(kernel, tmp / 'p2', {'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-y += tests/\n'},
+			'virtio: hook tests')
+	shutil.copy(p1, repo / 'patches' / '0001-virtio-add-noirq.patch')
+	shutil.copy(p2, repo / 'patches' / '0002-virtio-hook-tests.patch')
+	write(repo / 'patches/series', '# the series\n0001-virtio-add-noirq.patch\n\n0002-virtio-hook-tests.patch\n')
+	write(repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test */\n')
+	write(repo / 'drivers/virtio/tests/Kconfig', 'config VIRTIO_PM_KUNIT_TEST\n')
+	write(repo / '.kunitconfig', 'CONFIG_KUNIT=y\n')
+
+
+_template = None
+
+
+def copy_template(dst):
+	"""Copy the template (made once per process: it takes a second) to @dst."""
+	global _template
+	if _template is None:
+		_template = tempfile.TemporaryDirectory(prefix='kunit-runner-template-')
+		make_template(_template.name)
+	for d in ('kernel', 'repo'):
+		shutil.copytree(Path(_template.name) / d, Path(dst) / d, symlinks=True)
+
+
 class Env:
 	"""A temp directory with a fake kernel, a project repo and a cache."""
 
 	def __init__(self, tmp):
 		self.tmp = Path(tmp)
-		self.kernel = make_fake_kernel(self.tmp / 'kernel')
+		copy_template(self.tmp)
+		self.kernel = self.tmp / 'kernel'
 		self.repo = self.tmp / 'repo'
 		self.cache = self.tmp / 'cache'
 		self.out = self.tmp / 'out'
 		self.kunit_log = self.tmp / 'kunit.log'
-		(self.repo / 'patches').mkdir(parents=True)
-		p1 = make_patch(self.kernel, self.tmp / 'p1', {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq;\n'},
-				'virtio: add noirq')
-		p2 = make_patch(self.kernel, self.tmp / 'p2', {'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-y += tests/\n'},
-				'virtio: hook tests')
-		shutil.copy(p1, self.repo / 'patches' / '0001-virtio-add-noirq.patch')
-		shutil.copy(p2, self.repo / 'patches' / '0002-virtio-hook-tests.patch')
-		write(self.repo / 'patches/series', '# the series\n0001-virtio-add-noirq.patch\n\n0002-virtio-hook-tests.patch\n')
-		write(self.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test */\n')
-		write(self.repo / 'drivers/virtio/tests/Kconfig', 'config VIRTIO_PM_KUNIT_TEST\n')
-		write(self.repo / '.kunitconfig', 'CONFIG_KUNIT=y\n')
 		self.env = {'NOIRQ_KUNIT_CACHE': str(self.cache), 'NOIRQ_KUNIT_LOCK': str(self.tmp / 'build.lock'),
 			    'FAKE_KUNIT_LOG': str(self.kunit_log), 'CI': '', **GIT_ENV}
 
@@ -719,6 +741,10 @@ class TestAllTest(TestCase):
 		self.fake_x86 = self.e.tmp / 'kunit-x86_64.sh'
 		write(self.fake_x86, FAKE_X86_64_SH, 0o755)
 		self.fake_series = self.e.tmp / 'series_checks.py'
+		# stage 6 checks for QEMU before it runs the (fake) script
+		qbin = self.e.tmp / 'qemu-bin'
+		fake_bin(qbin, 'qemu-system-x86_64', 'exit 0\n')
+		self.e.env['PATH'] = f'{qbin}:{os.environ["PATH"]}'
 		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
 			   mock.patch.object(kr, 'stage_coverage', lambda ta: (1, 0, 0)),
 			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
@@ -925,10 +951,375 @@ class CoverageTest(TestCase):
 		self.assertEqual(self.e.output.splitlines()[-1], '0 passed, 1 failed')
 
 
+def repo_files(repo):
+	"""{relpath: bytes} of patches/, drivers/ and .kunitconfig of @repo."""
+	res = {}
+	for top in ('patches', 'drivers', '.kunitconfig'):
+		p = Path(repo) / top
+		files = [p] if p.is_file() else sorted(x for x in p.rglob('*') if x.is_file())
+		for f in files:
+			res[str(f.relative_to(repo))] = f.read_bytes()
+	return res
+
+
+def interrupt_git_am(nth):
+	"""Patch kr.run_cmd so that the @nth `git am` gets a Ctrl-C."""
+	calls = [0]
+	real = kr.run_cmd
+
+	def fake(cmd, *a, **kw):
+		if 'am' in [str(c) for c in cmd] and '--abort' not in cmd and '--quit' not in cmd:
+			calls[0] += 1
+			if calls[0] == nth:
+				raise KeyboardInterrupt
+		return real(cmd, *a, **kw)
+	return mock.patch.object(kr, 'run_cmd', fake)
+
+
+class NothingIsLostTest(TestCase):
+	"""No command deletes or rewrites a file of patches/ or the tests it cannot account for."""
+
+	def add_bad_patch(self):
+		"""A new, untracked patch in the middle of the series that does not apply."""
+		bad = make_patch(self.e.kernel, self.e.tmp / 'pbad', {'drivers/virtio/virtio_mmio.c': 'other\n'},
+				 'virtio: new work')
+		write(bad, bad.read_text().replace('-int mmio;', '-int nomatch;'))
+		shutil.copy(bad, self.e.repo / 'patches' / '0002-virtio-new-work.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0002-virtio-new-work.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+
+	def change_patch(self):
+		p = make_patch(self.e.kernel, self.e.tmp / 'p1b',
+			       {'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq2;\n'}, 'virtio: add noirq')
+		shutil.copy(p, self.e.repo / 'patches' / '0001-virtio-add-noirq.patch')
+
+	def assertOneLine(self):
+		self.assertEqual(len(self.e.output.strip().splitlines()), 1, self.e.output)
+
+	def test_export_refuses_after_a_patch_that_does_not_apply(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.add_bad_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_SERIES)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_refuses_after_a_first_prepare_that_failed(self):
+		self.add_bad_patch()
+		self.assertCode(self.e.main('tree'), kr.EXIT_SERIES)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_refuses_a_series_changed_since_the_prepare(self):
+		# a new patch listed in series (and an edited one) that the work
+		# tree never held: export must not delete or rewrite them
+		self.assertCode(self.e.main('tree'), 0)
+		new = make_patch(self.e.kernel, self.e.tmp / 'pnew', {'drivers/virtio/Kconfig': 'config X\n'}, 'new')
+		shutil.copy(new, self.e.repo / 'patches' / '0003-new.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0003-new.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0002-virtio-hook-tests.patch\n')
+		self.change_patch()
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_export_leaves_an_old_patch_file_and_says_so(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+		wt = self.e.wt
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		git(wt, 'commit', '-q', '--amend', '-m', 'virtio: add noirq, renamed')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		old = (self.e.repo / 'patches/0001-virtio-add-noirq.patch').read_bytes()
+		self.assertCode(self.e.main('export'), 0)
+		self.assertEqual((self.e.repo / 'patches/0001-virtio-add-noirq.patch').read_bytes(), old)
+		self.assertTrue((self.e.repo / 'patches/0001-virtio-add-noirq-renamed.patch').is_file())
+		self.assertIn('0001-virtio-add-noirq-renamed.patch', (self.e.repo / 'patches/series').read_text())
+		self.assertIn('left 1 patch file(s) that are no longer in the series in', self.e.output)
+
+	def test_export_refuses_a_missing_placed_file(self):
+		self.assertCode(self.e.main('tree'), 0)
+		(self.e.wt / '.kunitconfig').unlink()
+		git(self.e.wt, 'commit', '-q', '-a', '--amend', '--no-edit')
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertTrue((self.e.repo / '.kunitconfig').is_file())
+
+	def interrupted_run(self):
+		"""A complete prepare, then a Ctrl-C while the changed series is applied."""
+		self.assertCode(self.e.main('tree'), 0)
+		self.change_patch()
+		with interrupt_git_am(2):
+			self.assertCode(self.e.main('run'), kr.EXIT_INTERRUPTED)
+		self.assertIn('interrupted', self.e.output)
+		self.assertNotIn('Traceback', self.e.output)
+
+	def test_ctrl_c_while_applying_then_export(self):
+		self.interrupted_run()
+		state = json.loads(self.e.wt.with_name(self.e.wt.name + '.state.json').read_text())
+		self.assertIn('preparing', state)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertIn('interrupted', self.e.output)
+		self.assertEqual(before, repo_files(self.e.repo))
+		# the next prepare finishes the job; it is not taken for user edits
+		self.assertCode(self.e.main('tree'), 0)
+		wt = self.e.wt
+		self.assertEqual(git(wt, 'log', '--format=%s', 'base..HEAD').splitlines(),
+				 [kr.PLACED_SUBJECT, 'virtio: hook tests', 'virtio: add noirq'])
+		self.assertIn('int noirq2;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertEqual(git(wt, 'status', '--porcelain'), '')
+		self.assertCode(self.e.main('export'), 0)
+		self.assertTrue((self.e.repo / '.kunitconfig').is_file())
+		self.assertTrue((self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c').is_file())
+
+	def test_ctrl_c_on_the_first_prepare(self):
+		with interrupt_git_am(1):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+		self.assertCode(self.e.main('tree'), 0)
+
+	def test_edits_after_an_interrupted_prepare_are_kept(self):
+		self.interrupted_run()
+		wt = self.e.wt
+		write(wt / 'drivers/virtio/virtio_mmio.c', 'my edit\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertEqual((wt / 'drivers/virtio/virtio_mmio.c').read_text(), 'my edit\n')
+		git(wt, 'commit', '-q', '-am', 'my commit')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertEqual(git(wt, 'log', '-1', '--format=%s'), 'my commit')
+
+	def state_path(self):
+		return self.e.wt.with_name(self.e.wt.name + '.state.json')
+
+	def test_prepare_is_recorded_before_the_tree_is_touched(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.change_patch()
+		seen = []
+
+		def reset(runner):
+			seen.append('preparing' in json.loads(self.state_path().read_text()))
+			raise KeyboardInterrupt
+		with mock.patch.object(kr.Runner, 'reset_to_base', reset):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		self.assertEqual(seen, [True])
+		self.assertIn('interrupted while preparing', self.e.output.splitlines()[-1])
+		self.assertEqual(self.e.output.count('interrupted'), 1, self.e.output)
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int noirq2;', (self.e.wt / 'drivers/virtio/virtio.c').read_text())
+
+	def test_killed_prepare(self):
+		# killed hard (no Ctrl-C handler ran): a clean tree is resumed; an
+		# uncommitted change may be an edit, so it is kept and reported
+		self.assertCode(self.e.main('tree'), 0)
+		state = json.loads(self.state_path().read_text())
+		state.update(fingerprint=None, preparing={'snap': {}})
+		self.state_path().write_text(json.dumps(state))
+		write(self.e.wt / 'drivers/virtio/virtio_mmio.c', 'edit or not?\n')
+		self.assertCode(self.e.main('tree'), kr.EXIT_DIRTY)
+		self.assertOneLine()
+		self.assertIn('cannot tell', self.e.output)
+		self.assertEqual((self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text(), 'edit or not?\n')
+		git(self.e.wt, 'checkout', '--', 'drivers/virtio/virtio_mmio.c')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+
+	def test_ctrl_c_while_placing_files(self):
+		self.assertCode(self.e.main('tree'), 0)
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test v2 */\n')
+		with mock.patch.object(kr.shutil, 'copymode', side_effect=KeyboardInterrupt):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertEqual(before, repo_files(self.e.repo))
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertEqual((self.e.wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(),
+				 '/* test v2 */\n')
+
+	def test_export_never_overwrites_a_patch_file_outside_the_series(self):
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('export'), 0)
+		wt = self.e.wt
+		git(wt, 'checkout', '-q', 'HEAD~2')
+		git(wt, 'commit', '-q', '--amend', '-m', 'virtio: add noirq, renamed')
+		git(wt, 'cherry-pick', 'work~1', 'work')
+		git(wt, 'checkout', '-q', '-B', 'work')
+		write(self.e.repo / 'patches/0001-virtio-add-noirq-renamed.patch', 'my notes\n')
+		before = repo_files(self.e.repo)
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertOneLine()
+		self.assertEqual(before, repo_files(self.e.repo))
+
+	def test_no_message_advises_a_destructive_step(self):
+		import ast
+		src = (HERE.parent / 'kunit_runner.py').read_text()
+		bad = ('--force', 'rm -', 'reset --hard', 'clean -f', 'checkout -f', 'git stash')
+		for node in ast.walk(ast.parse(src)):
+			if not isinstance(node, ast.Call):
+				continue
+			name = getattr(node.func, 'id', getattr(node.func, 'attr', ''))
+			if name not in ('say', 'RunnerError', 'out'):
+				continue
+			for sub in ast.walk(node):
+				if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+					for b in bad:
+						self.assertNotIn(b, sub.value, f'line {node.lineno} advises {b!r}')
+
+
+class BuildLockTest(TestCase):
+	"""The build lock is shared by every user of the machine."""
+
+	def test_build_lock_of_another_user(self):
+		# a 0644 lock file of another user: it can only be opened read-only
+		lock = str(self.e.tmp / 'other.lock')
+		write(lock, '')
+		real_open, real_os_open = open, os.open
+
+		def fake_open(file, mode='r', *a, **kw):
+			if str(file) == lock and any(c in mode for c in 'wa+x'):
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_open(file, mode, *a, **kw)
+
+		def fake_os_open(path, flags, *a, **kw):
+			if str(path) == lock and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_os_open(path, flags, *a, **kw)
+		with mock.patch('builtins.open', fake_open), mock.patch.object(os, 'open', fake_os_open):
+			with kr.FileLock(lock, 'build', shared=True):
+				pass
+
+	def test_build_lock_that_cannot_be_opened_is_one_line(self):
+		lock = str(self.e.tmp / 'other.lock')
+		write(lock, '')
+		real_os_open = os.open
+
+		def fake_os_open(path, flags, *a, **kw):
+			if str(path) == lock:
+				raise PermissionError(13, 'Permission denied', lock)
+			return real_os_open(path, flags, *a, **kw)
+		with mock.patch.object(os, 'open', fake_os_open):
+			with self.assertRaises(kr.RunnerError) as cm:
+				with kr.FileLock(lock, 'build'):
+					pass
+		self.assertEqual(cm.exception.code, kr.EXIT_ENV)
+		self.assertIn(lock, cm.exception.message)
+
+	def test_new_build_lock_is_shared(self):
+		lock = self.e.tmp / 'new.lock'
+		old = os.umask(0o022)
+		try:
+			with kr.FileLock(str(lock), 'build', shared=True):
+				pass
+		finally:
+			os.umask(old)
+		self.assertEqual(stat.S_IMODE(lock.stat().st_mode), 0o666)
+
+	@unittest.skipIf(os.geteuid() == 0, 'root can write any file')
+	def test_build_lock_read_only(self):
+		lock = self.e.tmp / 'ro.lock'
+		write(lock, '', 0o444)
+		with kr.FileLock(str(lock), 'build'):
+			pass
+
+
+class KernelTreeTest(TestCase):
+	"""Any change of a --kernel tree is copied into the work tree."""
+
+	def test_second_edit_of_a_dirty_file_in_a_git_kernel(self):
+		k = self.e.kernel
+		git(k, 'init', '-q')
+		git(k, 'add', '-A', '-f')
+		git(k, 'commit', '-q', '-m', 'kernel')
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit1;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit1;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit2;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit2;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+
+	def test_edit_of_a_kernel_that_is_not_git(self):
+		k = self.e.kernel
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('up to date', self.e.output)
+		write(k / 'drivers/virtio/virtio_mmio.c', 'int mmio;\n' * 5 + 'int edit;\n')
+		self.assertCode(self.e.main('tree'), 0)
+		self.assertIn('int edit;', (self.e.wt / 'drivers/virtio/virtio_mmio.c').read_text())
+
+
+class ArchiveTest(TestCase):
+	"""A pinned base that the archive no longer lists is not a network problem."""
+
+	def test_pinned_deb_not_listed_by_the_archive(self):
+		bin_ = self.e.tmp / 'bin'
+		write(self.e.tmp / 'apt/sources.list', 'deb http://mirror.invalid/debian bookworm main\n')
+		fake_bin(bin_, 'apt-get', 'for a; do [ "$a" = download ] && { echo "E: Version '
+			 f"'{kr.BASE_VERSION}' for '{kr.BASE_PACKAGE}' was not found\"; exit 100; }}; done; exit 0\n")
+		env = {'NOIRQ_KUNIT_APT_ETC': str(self.e.tmp / 'apt'), 'PATH': f'{bin_}:{os.environ["PATH"]}'}
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertNotIn('network?', self.e.output)
+		self.assertIn(f'{kr.BASE_PACKAGE}={kr.BASE_VERSION} is not listed by the archive', self.e.output)
+		self.assertIn('not listed', self.e.output.strip().splitlines()[-1])
+		self.assertEqual(len([l for l in self.e.output.splitlines() if 'not listed' in l]), 1)
+		fake_bin(bin_, 'apt-get', 'for a; do [ "$a" = download ] && { echo "E: Unable to locate package '
+			 f'{kr.BASE_PACKAGE}"; exit 100; }}; done; exit 0\n')
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertIn('is not listed by the archive', self.e.output)
+		# the suite itself is gone from the mirror (apt-get update answers 404)
+		fake_bin(bin_, 'apt-get', 'echo "Err:1 http://mirror.invalid/debian trixie-backports Release"; '
+			 'echo "  404  Not Found [IP: 192.0.2.1 80]"; echo "E: The repository '
+			 "'http://mirror.invalid/debian trixie-backports Release' does not have a Release file.\"; exit 100\n")
+		self.assertCode(self.e.main('tree', kernel=False, extra_env=env), kr.EXIT_ENV)
+		self.assertIn('is not listed by the archive', self.e.output)
+		self.assertNotIn('network?', self.e.output)
+
+
+class E2EDefaultsTest(TestCase):
+	"""e2e.py builds under the runner's cache, not in a fixed home."""
+
+	def test_e2e_build_dir_defaults_under_the_cache(self):
+		import e2e
+		env = {'NOIRQ_KUNIT_CACHE': str(self.e.cache), 'HOME': str(self.e.tmp / 'home')}
+		with mock.patch.dict(os.environ, env):
+			self.assertEqual(Path(e2e.parse_args([]).build_dir), self.e.cache / 'build' / 'e2e-x86_64')
+		with mock.patch.dict(os.environ, {'HOME': str(self.e.tmp / 'home')}):
+			os.environ.pop('NOIRQ_KUNIT_CACHE', None)
+			os.environ.pop('XDG_CACHE_HOME', None)
+			self.assertEqual(Path(e2e.parse_args([]).build_dir),
+					 self.e.tmp / 'home/.cache/noirq-kunit/build/e2e-x86_64')
+
+
+class UnittestCommandTest(unittest.TestCase):
+	def test_documented_commands_work(self):
+		"""The unittest command lines of the docs find the tests."""
+		for cwd, cmd in ((HERE.parent, ['tests.test_kunit_runner']),
+				 (HERE.parent.parent.parent, ['discover', '-s', 'tools/kunit-runner/tests',
+							      '-t', 'tools/kunit-runner'])):
+			r = subprocess.run([sys.executable, '-m', 'unittest'] + cmd + ['-k', 'test_summary_line'],
+					   cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+			self.assertEqual(r.returncode, 0, r.stdout)
+			self.assertIn('Ran 1 test', r.stdout)
+
+
 class ExitCodeTest(unittest.TestCase):
 	def test_codes_are_distinct_and_documented(self):
 		codes = [kr.EXIT_OK, kr.EXIT_TESTS_FAILED, kr.EXIT_USAGE, kr.EXIT_ENV, kr.EXIT_SERIES,
-			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL]
+			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL, kr.EXIT_EXPORT,
+			 kr.EXIT_INTERRUPTED]
 		self.assertEqual(len(set(codes)), len(codes))
 		self.assertEqual(sorted(kr.EXIT_CODES), sorted(codes))
 		readme = HERE.parent.parent.parent / 'README.md'
