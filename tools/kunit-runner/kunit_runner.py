@@ -1769,8 +1769,35 @@ def stage_selftests(ta):
 	return st
 
 
+def contract_verdict(js):
+	"""One check: verdict.py proves every contract item from @js.
+
+	Skipped when no suite of the contract map ran (a --filter, a fake)."""
+	import verdict
+	try:
+		data = json.loads(Path(js).read_text())
+		suites = {g.get('name') for g in data.get('sub_groups', [])}
+		mapped = {c.suite for it in verdict.load_map(str(verdict.DEFAULT_ITEMS)).items
+			  for c in it.cases}
+	except (OSError, ValueError, AttributeError, verdict.BadInput) as e:
+		say(f'contract verdict: cannot read {js} or the map ({e}); counting one failure')
+		return (0, 1, 0)
+	if not suites & mapped:
+		say('contract verdict: no suite of the contract map ran; skipped')
+		return (0, 0, 1)
+	rc = subprocess.run([sys.executable, str(HERE / 'verdict.py'), str(js),
+			     '--json', str(Path(js).with_name('verdict.json'))]).returncode
+	say('contract verdict: ' + ('every item proven' if rc == 0 else
+				    f'verdict.py exited {rc}: not every item proven'))
+	return (1, 0, 0) if rc == 0 else (0, 1, 0)
+
+
 def stage_kunit(ta):
-	return ta.runner_stage(ta.args)
+	r = Runner(ta.args, env=ta.env, is_root=ta.is_root)
+	r.run()
+	c = r.counts or (0, 1, 0)
+	v = contract_verdict(r.out_dir / 'results.json')
+	return tuple(a + b for a, b in zip(c, v))
 
 
 def harden_applied(build_dir):

@@ -729,6 +729,40 @@ print('7 passed, 0 failed')
 """
 
 
+class ContractVerdictTest(unittest.TestCase):
+	"""Stage 2's verdict per contract item, on recorded kunit.py JSON."""
+
+	RECORDED = HERE / 'test_data' / 'kunit-all-suites.json'
+
+	def verdict_of(self, data):
+		with tempfile.TemporaryDirectory() as d:
+			js = Path(d) / 'results.json'
+			js.write_text(json.dumps(data))
+			with contextlib.redirect_stdout(io.StringIO()), \
+			     contextlib.redirect_stderr(io.StringIO()):
+				c = kr.contract_verdict(js)
+			self.assertEqual((Path(d) / 'verdict.json').exists(), c != (0, 0, 1))
+		return c
+
+	def test_every_item_proven_is_one_check_passed(self):
+		self.assertEqual(self.verdict_of(json.loads(self.RECORDED.read_text())), (1, 0, 0))
+
+	def test_one_failing_case_fails_the_check(self):
+		data = json.loads(self.RECORDED.read_text())
+		suite = next(g for g in data['sub_groups'] if g['name'] == 'virtio_noirq_restore')
+		suite['test_cases'][0]['status'] = 'FAIL'
+		self.assertEqual(self.verdict_of(data), (0, 1, 0))
+
+	def test_a_missing_suite_fails_the_check(self):
+		data = json.loads(self.RECORDED.read_text())
+		data['sub_groups'] = [g for g in data['sub_groups'] if g['name'] != 'virtio_mmio_noirq']
+		self.assertEqual(self.verdict_of(data), (0, 1, 0))
+
+	def test_no_contract_suite_is_skipped(self):
+		self.assertEqual(self.verdict_of({'name': 'x', 'test_cases': [], 'sub_groups': [
+			{'name': 'other_suite', 'test_cases': [], 'sub_groups': []}]}), (0, 0, 1))
+
+
 class TestAllTest(TestCase):
 	"""test-all with fake stages: self-tests mocked, e2e/x86_64 scripts faked."""
 
@@ -745,8 +779,12 @@ class TestAllTest(TestCase):
 		qbin = self.e.tmp / 'qemu-bin'
 		fake_bin(qbin, 'qemu-system-x86_64', 'exit 0\n')
 		self.e.env['PATH'] = f'{qbin}:{os.environ["PATH"]}'
+		# contract_verdict() has its own tests; here: which JSON it reads
+		self.verdicts = []
 		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
 			   mock.patch.object(kr, 'stage_coverage', lambda ta: (1, 0, 0)),
+			   mock.patch.object(kr, 'contract_verdict',
+					     lambda js: self.verdicts.append(js) or (0, 0, 0)),
 			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
 			   mock.patch.object(kr, 'X86_64_SH', self.fake_x86),
 			   mock.patch.object(kr, 'SERIES_CHECKS_PY', self.fake_series)]
@@ -767,6 +805,8 @@ class TestAllTest(TestCase):
 		# + prefixes: --upto 0 (3 + the fix proof) and --upto 1 (5)
 		# + 7 e2e + 4 x86_64 + 1 coverage check; series_checks.py absent
 		self.assertEqual(lines[-1], '37 passed, 0 failed, 1 skipped')
+		# stage 2 judged the contract from its own kunit.py JSON
+		self.assertEqual([Path(js).name for js in self.verdicts], ['results.json'])
 		self.assertIn('fix proof: virtio_ring_reset fails on the base as it must', self.e.output)
 		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
 		self.assertIn('series_checks.py is not present', self.e.output)
