@@ -538,8 +538,9 @@ def check_builds(res, series, scratch, cachedir, cache, args, mbox_tree):
 
 # ---------------------------------------------------------------- check 5, 6
 
-def kunit_run(res, name, scratch, build_dir, extra, timeout):
-	"""kunit.py run in the scratch tree, /dev/kvm hidden (it hangs here)."""
+def kunit_run(res, name, scratch, build_dir, extra, timeout, logname=None):
+	"""kunit.py run in the scratch tree, /dev/kvm hidden (it hangs here);
+	its output goes to kunit-@logname.log (default: @name)."""
 	os.makedirs(build_dir, exist_ok=True)
 	cmd = ['python3', 'tools/testing/kunit/kunit.py', 'run',
 	       '--build_dir=' + build_dir, '--timeout=%d' % timeout,
@@ -552,7 +553,7 @@ def kunit_run(res, name, scratch, build_dir, extra, timeout):
 		t0 = time.time()
 		rc, out = run(cmd, cwd=scratch,
 			      log=os.path.join(os.path.dirname(build_dir),
-					       'kunit-%s.log' % name))
+					       'kunit-%s.log' % (logname or name)))
 	m = None
 	for m in re.finditer(r'Testing complete\. Ran (\d+) tests: (.*)', out):
 		pass
@@ -962,7 +963,8 @@ def check_posting(res, scratch, cachedir, mbox_tree):
 		if os.path.exists(os.path.join(scratch, kc)):
 			kunit_run(res, 'posting %d/%d "%s": builds, its tests pass' %
 				  (i, len(commits), subject), scratch, build_dir,
-				  ['--kunitconfig=' + TESTS_DIR], 300)
+				  ['--kunitconfig=' + TESTS_DIR], 300,
+				  logname='posting-%d' % i)
 			continue
 		# No tests yet: build the UML kernel of the first test patch's
 		# configuration less the test symbols (kunit.py drops them).
