@@ -12,7 +12,8 @@ Exit codes (also in README.md):
   0  all tests passed
   1  tests failed, kernel splats, or no test ran
   2  bad usage or input (options, wrong --kernel path, bad patches/series)
-  3  missing environment (tool not installed, base cannot be fetched)
+  3  missing environment (tool not installed, base cannot be fetched, disk
+     full); test-all: every failed stage failed for such a reason
   4  the series does not apply (git am failed; aborted)
   5  build failed (kunit.py config or the kernel build)
   6  work tree has unexported edits; refusing to overwrite it
@@ -26,6 +27,8 @@ Exit codes (also in README.md):
 
 import argparse
 import contextlib
+import datetime
+import errno
 import fcntl
 import hashlib
 import json
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 EXIT_OK = 0
@@ -57,7 +61,8 @@ EXIT_CODES = {
 	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
 	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
 	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
-	'or the archive no longer lists the pinned version)',
+	'or the archive no longer lists the pinned version; disk full); test-all: every failed '
+	'stage failed for such a reason',
 	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
 	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
 	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
@@ -89,6 +94,9 @@ PLACED_ROOTS = ('drivers', '.kunitconfig')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 
 BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+# A build that fails for want of disk space is an infrastructure failure.
+DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded')
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Invalid wait context|KASAN|UBSAN|\bOops\b|Kernel panic')
 LAYOUT_VERSION = '1'
 WORK_BRANCH = 'work'
@@ -426,6 +434,9 @@ class Runner:
 		self.out_dir = Path(args.out).resolve() if args.out else self.cache / 'out'
 		self.git = Git(self.wt, self.env)
 		self.counts = None
+		# KUnit cases of the last exec as kunit.py's JSON counts them (no
+		# splats, no "no test ran" failure); None when it has no results.
+		self.case_counts = None
 
 	# ---- tools ----------------------------------------------------------
 
@@ -481,6 +492,22 @@ class Runner:
 				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
 			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
 		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+
+	def base_info(self):
+		"""The base tested, for reports."""
+		if self.kernel:
+			return {'kind': 'kernel', 'path': str(self.kernel)}
+		return {'kind': 'debian', 'package': BASE_PACKAGE, 'version': BASE_VERSION,
+			'sha256': BASE_SHA256}
+
+	def series_info(self):
+		"""The series tested, for reports."""
+		pdir = self.repo / 'patches'
+		try:
+			n = len(read_series(pdir))
+		except RunnerError:
+			n = None
+		return {'kind': 'repo', 'path': str(pdir), 'patches': n}
 
 	def git_tree_id(self, tree):
 		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
@@ -1222,6 +1249,7 @@ class Runner:
 
 		err_re = re.compile(r'(^|: )(fatal )?error:|undefined reference|Error \d')
 		errors = []
+		disk = []
 
 		def reader():
 			with open(log, 'w') as lf:
@@ -1231,6 +1259,8 @@ class Runner:
 						objs[0] += 1
 					elif err_re.search(line) and len(errors) < 20:
 						errors.append(line.rstrip('\n'))
+					if DISK_FULL_RE.search(line) and not disk:
+						disk.append(line.strip())
 					tail.append(line.rstrip('\n'))
 					del tail[:-40]
 		th = threading.Thread(target=reader, daemon=True)
@@ -1246,6 +1276,9 @@ class Runner:
 		if p.returncode != 0:
 			for l in (errors or tail[-20:]):
 				out(f'  {l}')
+			if disk:
+				raise RunnerError(EXIT_ENV, f'build failed: no space left on the device ({disk[0]}); '
+						  f'full log: {log}')
 			raise RunnerError(EXIT_BUILD, f'build failed (exit {p.returncode}); full log: {log}')
 		if objs[0] == 0:
 			say(f'build: nothing to rebuild ({dt:.1f}s)')
@@ -1269,11 +1302,13 @@ class Runner:
 			with open(raw, errors='backslashreplace') as f:
 				splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
 		passed = failed = skipped = 0
+		self.case_counts = None
 		if js.exists():
 			try:
 				misc = json.loads(js.read_text())['misc']
 				passed, skipped = misc['passed'], misc['skipped']
 				failed = misc['failed'] + misc['crashed'] + misc.get('errors', 0)
+				self.case_counts = (passed, failed, skipped)
 			except (ValueError, KeyError, TypeError):
 				say(f'cannot read {js}')
 				failed = 1
@@ -1680,6 +1715,16 @@ def kunit_json_counts(js, raw_log=None):
 	return tuple(c)
 
 
+def kunit_json_cases(js):
+	"""(passed, failed, skipped) KUnit cases of a kunit.py --json file, or None."""
+	try:
+		misc = json.loads(Path(js).read_text())['misc']
+		return (misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0),
+			misc['skipped'])
+	except (OSError, ValueError, KeyError, TypeError):
+		return None
+
+
 def kunit_json_suite_counts(js):
 	"""{suite: (passed, failed, skipped)} of a kunit.py --json file ({} if unreadable)."""
 	try:
@@ -1711,13 +1756,79 @@ def fix_proof_counts(c, js):
 		c[2] - suite[2])
 
 
+# Exit codes of an infrastructure failure: the machine, not the code tested.
+INFRA_CODES = (EXIT_ENV, EXIT_CHECKSUM)
+
+
+def disk_error(e):
+	"""RunnerError(EXIT_ENV) for an OSError of a full disk, else None."""
+	if isinstance(e, OSError) and e.errno in DISK_ERRNOS:
+		return RunnerError(EXIT_ENV, f'no space left on the device: {e.filename or ""} '
+				   f'({e.strerror})')
+	return None
+
+
+class StageRecord:
+	"""What test-all reports of one stage (test-all.json, test-all.xml)."""
+
+	def __init__(self, index, name):
+		self.index, self.name = index, name
+		self.counts = (0, 0, 0)
+		self.kunit = (0, 0, 0)		# KUnit cases among self.counts
+		self.kunit_json, self.junit = [], []	# kunit.py's files; junit: (path, label)
+		self.errors = []		# (exit code, message)
+		self.infra = 0			# failures counted for infrastructure errors
+		self.duration = 0.0
+		self.log = None
+
+	@property
+	def checks(self):
+		return tuple(a - b for a, b in zip(self.counts, self.kunit))
+
+	@property
+	def status(self):
+		"""pass, fail, skip or error (every failure is an infrastructure one)."""
+		p, f, sk = self.counts
+		if f == 0:
+			return 'skip' if p == 0 and sk else 'pass'
+		return 'error' if self.infra >= f else 'fail'
+
+
 class TestAll:
-	"""Context of the test-all stages; each stage returns (passed, failed, skipped)."""
+	"""Context of the test-all stages; each stage returns (passed, failed, skipped).
+
+	A stage also notes in self.rec (StageRecord) the kunit.py files of its
+	runs, the KUnit cases among its counts and the errors it counted.
+	"""
 
 	def __init__(self, args, env=None, is_root=None):
 		self.args, self.env, self.is_root = args, env, is_root
 		self.main = Runner(args, env=env, is_root=is_root)
 		self.penv = dict(self.main.env)
+		self.rec = StageRecord(0, '')
+
+	def error(self, e):
+		"""Say and record the RunnerError @e; it counts as one failure."""
+		say(e.message)
+		self.rec.errors.append((e.code, e.message))
+		if e.code in INFRA_CODES:
+			self.rec.infra += 1
+		return (0, 1, 0)
+
+	def note_kunit(self, js, junit=None, cases=None, label=None):
+		"""Record a kunit.py run: its --json (and --junit) file, its counted cases."""
+		if Path(js).exists():
+			self.rec.kunit_json.append(str(js))
+		if junit and Path(junit).exists() and cases is not None:
+			self.rec.junit.append((str(junit), label))
+		if cases:
+			self.rec.kunit = tuple(a + b for a, b in zip(self.rec.kunit, cases))
+
+	def note_runner(self, r, label=None, counted=True):
+		if r.counts is None:  # no exec step: its out dir holds older files
+			return
+		self.note_kunit(r.out_dir / 'results.json', r.out_dir / 'results.xml',
+				r.case_counts if counted else None, label)
 
 	def sub_args(self, **kw):
 		a = argparse.Namespace(**vars(self.args))
@@ -1725,10 +1836,17 @@ class TestAll:
 			setattr(a, k, v)
 		return a
 
-	def runner_stage(self, args, check=None):
+	def runner_stage(self, args, check=None, label=None, adjust=None):
 		r = Runner(args, env=self.env, is_root=self.is_root)
-		r.run()
+		try:
+			r.run()
+		finally:
+			if adjust is None:
+				self.note_runner(r, label)
 		c = r.counts or (0, 1, 0)
+		if adjust:
+			c, cases = adjust(c, r)
+			self.note_kunit(r.out_dir / 'results.json', r.out_dir / 'results.xml', cases, label)
 		if check:
 			ok = check(r)
 			c = (c[0] + (1 if ok else 0), c[1] + (0 if ok else 1), c[2])
@@ -1758,13 +1876,13 @@ class TestAll:
 
 def stage_selftests(ta):
 	with tempfile.NamedTemporaryFile(prefix='kunit-runner-counts-', suffix='.json') as tf:
-		r = subprocess.run([sys.executable, str(Path(__file__).resolve()), 'selftest',
+		rc, _ = stream_cmd([sys.executable, str(Path(__file__).resolve()), 'selftest',
 				    '--counts-file', tf.name], env=ta.env)
 		try:
 			st = tuple(json.loads(Path(tf.name).read_text()))
 		except (OSError, ValueError):
 			st = (0, 1, 0)
-	if r.returncode != 0 and st[1] == 0:
+	if rc != 0 and st[1] == 0:
 		st = (st[0], 1, st[2])
 	return st
 
@@ -1785,8 +1903,8 @@ def contract_verdict(js):
 	if not suites & mapped:
 		say('contract verdict: no suite of the contract map ran; skipped')
 		return (0, 0, 1)
-	rc = subprocess.run([sys.executable, str(HERE / 'verdict.py'), str(js),
-			     '--json', str(Path(js).with_name('verdict.json'))]).returncode
+	rc, _ = stream_cmd([sys.executable, str(HERE / 'verdict.py'), str(js),
+			    '--json', str(Path(js).with_name('verdict.json'))])
 	say('contract verdict: ' + ('every item proven' if rc == 0 else
 				    f'verdict.py exited {rc}: not every item proven'))
 	return (1, 0, 0) if rc == 0 else (0, 1, 0)
@@ -1794,7 +1912,10 @@ def contract_verdict(js):
 
 def stage_kunit(ta):
 	r = Runner(ta.args, env=ta.env, is_root=ta.is_root)
-	r.run()
+	try:
+		r.run()
+	finally:
+		ta.note_runner(r)
 	c = r.counts or (0, 1, 0)
 	v = contract_verdict(r.out_dir / 'results.json')
 	return tuple(a + b for a, b in zip(c, v))
@@ -1838,15 +1959,31 @@ def stage_base_proof(ta):
 		a = ta.sub_args(upto=k, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None,
 				filter=None, out=str(ta.main.out_dir / f'base-upto{k}'))
 		try:
-			c = ta.runner_stage(a)
-			if k == 0:
-				c = fix_proof_counts(c, Path(a.out) / 'results.json')
+			c = ta.runner_stage(a, label=f'--upto {k}', adjust=fix_proof_adjust if k == 0 else None)
 		except RunnerError as e:
-			say(e.message)
-			c = (0, 1, 0)
+			c = ta.error(e)
 		say(f'{what} --upto {k}: {summary_line(*c)}')
 		total = tuple(x + y for x, y in zip(total, c))
 	return total
+
+
+def fix_proof_adjust(c, r):
+	"""(counts, KUnit cases) of the --upto 0 run: the fix-proof suite is one check."""
+	js = r.out_dir / 'results.json'
+	cases = r.case_counts
+	suite = kunit_json_suite_counts(js).get(FIX_PROOF_SUITE)
+	if cases and suite:
+		cases = tuple(a - b for a, b in zip(cases, suite))
+	return fix_proof_counts(c, js), cases
+
+
+def script_counts(ta, what, rc, lines):
+	"""parse_summary() of a stage script; its exit code 3 is an infrastructure failure."""
+	c = parse_summary(lines, rc)
+	if rc == EXIT_ENV:
+		ta.rec.errors.append((rc, f'{what} exited {rc} (missing environment)'))
+		ta.rec.infra += c[1]
+	return c
 
 
 def stage_e2e(ta):
@@ -1857,7 +1994,7 @@ def stage_e2e(ta):
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
-	return parse_summary(lines, rc)
+	return script_counts(ta, 'e2e.py', rc, lines)
 
 
 def stage_x86_64(ta):
@@ -1866,14 +2003,17 @@ def stage_x86_64(ta):
 	bdir = Path(str(ta.main.cache / 'build' / ta.main.wt.name) + '-x86_64-kunit')
 	odir = ta.main.out_dir / 'x86_64'
 	odir.mkdir(parents=True, exist_ok=True)
-	js = odir / 'results.json'
-	if js.exists():
-		js.unlink()
+	js, ju = odir / 'results.json', odir / 'results.xml'
+	for f in (js, ju):
+		if f.exists():
+			f.unlink()
 	jobs = ta.args.jobs or len(os.sched_getaffinity(0))
-	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--jobs={jobs}'], env=ta.penv)
+	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--junit={ju}',
+				f'--jobs={jobs}'], env=ta.penv)
 	if (bdir / 'test.log').exists():
 		shutil.copyfile(bdir / 'test.log', odir / 'test.log')
 	c = kunit_json_counts(js, bdir / 'test.log')
+	ta.note_kunit(js, ju, kunit_json_cases(js))
 	if rc != 0 and c[1] == 0:
 		say(f'kunit-x86_64.sh exit {rc}; counting one failure')
 		c = (c[0], 1, c[2])
@@ -1889,7 +2029,10 @@ def stage_coverage(ta):
 	try:
 		r.coverage()
 	except RunnerError as e:
-		say(e.message)
+		ta.error(e)
+	# Its cases are not counted (only its failures, as checks): kunit.py's
+	# JSON is reported, its JUnit not merged.
+	ta.note_runner(r, counted=False)
 	return r.cov_counts
 
 
@@ -1908,44 +2051,232 @@ def stage_series_checks(ta):
 	if ta.args.jobs:
 		cmd.append(f'--jobs={ta.args.jobs}')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
-	return parse_summary(lines, rc)
+	return script_counts(ta, 'series_checks.py', rc, lines)
+
+
+class _Tee:
+	"""sys.stdout that also writes to a stage's log file."""
+
+	def __init__(self, stream, f):
+		self.stream, self.f = stream, f
+
+	def write(self, s):
+		self.f.write(s)
+		return self.stream.write(s)
+
+	def flush(self):
+		self.f.flush()
+		self.stream.flush()
+
+	def __getattr__(self, name):
+		return getattr(self.stream, name)
+
+
+def slug(text):
+	return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')[:40]
+
+
+def repo_commit(repo, env):
+	"""git rev-parse HEAD of @repo, with -dirty if its work tree has changes; None if no git."""
+	g = Git(repo, env)
+	head = g.try_out('rev-parse', 'HEAD')
+	if not head:
+		return None
+	st = g('--no-optional-locks', 'status', '--porcelain', check=False).stdout.strip()
+	return head + ('-dirty' if st else '')
+
+
+def counts_dict(c):
+	return {'passed': c[0], 'failed': c[1], 'skipped': c[2]}
+
+
+def add_counts(*cs):
+	return tuple(sum(c[k] for c in cs) for k in range(3))
+
+
+def write_json_report(path, report):
+	tmp = Path(str(path) + '.tmp')
+	tmp.write_text(json.dumps(report, indent=1) + '\n')
+	os.replace(tmp, path)
+
+
+def log_tail(path, n=30):
+	try:
+		with open(path, errors='backslashreplace') as f:
+			return ''.join(f.readlines()[-n:])
+	except (OSError, TypeError):
+		return ''
+
+
+def junit_report(records, duration):
+	"""The merged JUnit XML tree: one <testsuite> per stage.
+
+	A KUnit stage holds kunit.py's own --junit trees as they are (under a
+	<testsuite> named after the run when the stage has several runs) and
+	one testcase for its other checks, if any; any other stage is one
+	testcase, with <failure>, <error> (infrastructure) or <skipped>.
+	"""
+	total = add_counts(*(r.counts for r in records))
+	root = ET.Element('testsuites', {'name': 'test-all', 'tests': str(sum(total)),
+					 'failures': str(total[1]), 'skipped': str(total[2]),
+					 'time': f'{duration:.3f}'})
+	for r in records:
+		p, f, sk = r.counts
+		err = min(r.infra, f)
+		ts = ET.SubElement(root, 'testsuite', {
+			'name': f'{r.index} {r.name}', 'tests': str(p + f + sk), 'failures': str(f - err),
+			'errors': str(err), 'skipped': str(sk), 'time': f'{r.duration:.3f}'})
+		merged = 0
+		for path, label in r.junit:
+			try:
+				el = ET.parse(path).getroot()
+			except (OSError, ET.ParseError) as e:
+				say(f'cannot merge {path} into the JUnit report: {e}')
+				continue
+			(ET.SubElement(ts, 'testsuite', {'name': label}) if label else ts).append(el)
+			merged += 1
+		c = r.checks if merged else r.counts
+		if merged and not any(c):
+			continue
+		tc = ET.SubElement(ts, 'testcase', {'classname': 'test-all', 'time': f'{r.duration:.3f}',
+						    'name': r.name + (' (checks)' if merged else '')})
+		msg = summary_line(*c)
+		text = ''.join(f'exit code {code}: {m}\n' for code, m in r.errors)
+		if r.log:
+			text += f'log: {r.log}\n' + log_tail(r.log)
+		if r.status == 'error':
+			ET.SubElement(tc, 'error', {'message': msg, 'type': 'infrastructure'}).text = text
+		elif c[1]:
+			ET.SubElement(tc, 'failure', {'message': msg}).text = text
+		elif c[2] and not c[0]:
+			ET.SubElement(tc, 'skipped', {'message': msg})
+		if r.log:
+			ET.SubElement(tc, 'system-out').text = f'log: {r.log}'
+	ET.indent(root)
+	return ET.ElementTree(root)
+
+
+def run_stage(ta, rec, fn):
+	"""Run one stage with its output teed to rec.log; fill in rec."""
+	t0 = time.time()
+	old = sys.stdout
+	try:
+		lf = open(rec.log, 'w')
+	except OSError as e:
+		say(f'cannot write the stage log {rec.log}: {e.strerror}')
+		lf, rec.log = None, None
+	if lf:
+		sys.stdout = _Tee(old, lf)
+	try:
+		try:
+			c = fn(ta)
+		except OSError as e:
+			err = disk_error(e)
+			if err is None:
+				raise
+			raise err
+	except RunnerError as e:
+		c = ta.error(e)
+	except Exception:  # noqa: a broken stage must not hide the others
+		import traceback
+		traceback.print_exc(file=sys.stdout)
+		c = ta.error(RunnerError(EXIT_INTERNAL, f'internal error in stage "{rec.name}"; '
+					 'counting one failure'))
+	finally:
+		sys.stdout = old
+		if lf:
+			lf.close()
+	rec.counts = tuple(c)
+	# cases a stage noted can never exceed what it counts
+	rec.kunit = tuple(min(a, b) for a, b in zip(rec.kunit, rec.counts))
+	rec.duration = time.time() - t0
+	return rec
+
+
+def test_all_exit(records):
+	"""0 if nothing failed; EXIT_ENV if every failed stage failed for
+	infrastructure reasons only (status error); else EXIT_TESTS_FAILED."""
+	failed = [r for r in records if r.counts[1]]
+	if not failed:
+		return EXIT_OK
+	if all(r.status == 'error' for r in failed):
+		return EXIT_ENV
+	return EXIT_TESTS_FAILED
 
 
 def cmd_test_all(args, env=None, is_root=None):
 	"""Every stage (or, with --quick, self-tests + KUnit suite); one combined line."""
 	ta = TestAll(args, env=env, is_root=is_root)
 	stages = ta.stages()
-	results = []
+	records = []
+	started = datetime.datetime.now(datetime.timezone.utc)
 	t_all = time.time()
+	out_dir = ta.main.out_dir
+	logs = out_dir / 'test-all-logs'
+	try:
+		logs.mkdir(parents=True, exist_ok=True)
+	except OSError as e:
+		raise disk_error(e) or RunnerError(EXIT_ENV, f'cannot create {logs}: {e.strerror}')
 	for i, (title, fn) in enumerate(stages, 1):
 		out(f'==== test-all [{i}/{len(stages)}] {title} ====')
-		t0 = time.time()
-		try:
-			c = fn(ta)
-		except RunnerError as e:
-			say(e.message)
-			c = (0, 1, 0)
-		except Exception:  # noqa: a broken stage must not hide the others
-			import traceback
-			traceback.print_exc()
-			say(f'internal error in stage "{title}"; counting one failure')
-			c = (0, 1, 0)
-		dt = time.time() - t0
-		results.append((title, c, dt))
+		ta.rec = rec = StageRecord(i, title)
+		rec.log = logs / f'{i}-{slug(title)}.log'
+		run_stage(ta, rec, fn)
+		records.append(rec)
+		c = rec.counts
 		out(f'==== test-all [{i}/{len(stages)}] {title}: {summary_line(*c)} -- '
-		    f'{"FAIL" if c[1] else "ok"} ({fmt_time(dt)}) ====')
+		    f'{"FAIL" if c[1] else "ok"} ({fmt_time(rec.duration)}) ====')
+	duration = time.time() - t_all
 	out('test-all summary:')
-	for title, c, dt in results:
-		out(f'  {"FAIL" if c[1] else "ok  "} {fmt_time(dt):>7}  {title}: {summary_line(*c)}')
+	for r in records:
+		tag = {'fail': 'FAIL', 'error': 'ERR '}.get(r.status, 'ok  ')
+		out(f'  {tag} {fmt_time(r.duration):>7}  {r.name}: {summary_line(*r.counts)}')
 	tier = ' (--quick: self-tests and the UML KUnit suite only)' if args.quick else \
 		(' (--full: the whole matrix)' if args.full else ' (CI tier; --full runs the whole matrix)')
-	out(f'  total wall time {fmt_time(time.time() - t_all)}' + tier)
+	out(f'  total wall time {fmt_time(duration)}' + tier)
 	start = (env if env is not None else os.environ).get('NOIRQ_CI_START')
 	if start and start.isdigit():
 		out(f'  .ci/run elapsed {fmt_time(time.time() - int(start))} (package install included)')
-	total = tuple(sum(c[k] for _, c, _ in results) for k in range(3))
+	total = add_counts(*(r.counts for r in records))
+	kunit = add_counts(*(r.kunit for r in records))
+	checks = add_counts(*(r.checks for r in records))
+	code = test_all_exit(records)
+	if code == EXIT_ENV:
+		out(f'  every failure is an infrastructure failure (exit code {EXIT_ENV}), not a test result')
+	js, xml = out_dir / 'test-all.json', out_dir / 'test-all.xml'
+	report = {
+		'report': 'kunit-runner test-all', 'version': 1,
+		'tier': 'quick' if args.quick else ('full' if args.full else 'ci'),
+		'repo': {'path': str(ta.main.repo), 'commit': repo_commit(ta.main.repo, ta.main.env)},
+		'base': ta.main.base_info(),
+		'series': ta.main.series_info(),
+		'started': started.isoformat(timespec='seconds'), 'duration': round(duration, 3),
+		'stages': [{
+			'index': r.index, 'name': r.name, 'status': r.status, **counts_dict(r.counts),
+			'kunit_cases': counts_dict(r.kunit), 'checks': counts_dict(r.checks),
+			'duration': round(r.duration, 3), 'log': str(r.log) if r.log else None,
+			'kunit_json': r.kunit_json, 'kunit_junit': [p for p, _ in r.junit],
+			'errors': [{'exit_code': code_, 'message': m, 'infrastructure': code_ in INFRA_CODES}
+				   for code_, m in r.errors]} for r in records],
+		'total': counts_dict(total), 'kunit_cases': counts_dict(kunit), 'checks': counts_dict(checks),
+		'status': {EXIT_OK: 'pass', EXIT_ENV: 'error'}.get(code, 'fail'), 'exit_code': code,
+		'reports': {'json': str(js), 'junit': str(xml)},
+	}
+	written = []
+	try:
+		write_json_report(js, report)
+		written.append(js)
+		junit_report(records, duration).write(xml, encoding='utf-8', xml_declaration=True)
+		written.append(xml)
+	except OSError as e:
+		say(f'cannot write {xml if written else js}: {e.strerror}')
+		code = code or EXIT_ENV
+	for w in written:
+		out(f'  report: {w}')
+	out(f'  stage logs: {logs}/')
+	out(f'KUnit cases: {summary_line(*kunit)}; checks: {summary_line(*checks)}')
 	out(summary_line(*total))
-	return EXIT_OK if total[1] == 0 else EXIT_TESTS_FAILED
+	return code
 
 
 # --------------------------------------------------------------------------
@@ -2026,6 +2357,12 @@ def main(argv=None, env=None, is_root=None):
 	except RunnerError as e:
 		say(e.message)
 		return e.code
+	except OSError as e:
+		err = disk_error(e)
+		if err is None:
+			raise
+		say(err.message)
+		return err.code
 	except KeyboardInterrupt:
 		say('interrupted')
 		return EXIT_INTERRUPTED

@@ -37,6 +37,7 @@ O ?= .
 
 linux:
 \t@if [ -n "$$FAKE_BUILD_FAIL" ]; then echo "drivers/virtio/virtio.c:1:1: error: fake failure" >&2; exit 2; fi
+\t@if [ -n "$$FAKE_BUILD_ENOSPC" ]; then echo "fatal error: error writing to /tmp/cc.s: No space left on device" >&2; exit 2; fi
 \t@echo "  CC      drivers/virtio/virtio.o"
 \t@mkdir -p $(O)/drivers/virtio && echo "savedcmd_drivers/virtio/virtio.o := gcc $(KCFLAGS) -c -o drivers/virtio/virtio.o drivers/virtio/virtio.c" > $(O)/drivers/virtio/.virtio.o.cmd
 \t@touch $(O)/linux
@@ -98,7 +99,12 @@ if a.json:
         json.dump({'name': 'KUnit Test Group', 'test_cases': [], 'misc': misc,
                    'sub_groups': groups}, f)
 if a.junit:
-    open(a.junit, 'w').write('<testsuites/>\n')
+    # kunit_junit.py's shape: the root group, one <testsuite> per suite
+    cases = ''.join(f'<testcase name="case{i}"/>' for i in range(passed)) + \
+        ''.join(f'<testcase name="bad{i}"><failure>Test Failed</failure></testcase>' for i in range(failed))
+    open(a.junit, 'w').write(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="KUnit Test Group" tests="{passed + failed}">'
+        f'<testsuite name="virtio_pm_demo">{cases}</testsuite></testsuite>\n')
 print(f'[00:00:00] Testing complete. Ran {misc["tests"]} tests: passed: {passed}')
 sys.exit(1 if failed else 0)
 '''
@@ -616,6 +622,10 @@ class RunTest(TestCase):
 		self.assertIn('error: fake failure', self.e.output)
 		self.assertNotIn('exec', [c[0] for c in self.calls()])
 
+	def test_full_disk_is_missing_environment(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_BUILD_ENOSPC': '1'}), kr.EXIT_ENV)
+		self.assertIn('build failed: no space left on the device', self.e.output)
+
 	def test_config_failure(self):
 		self.assertCode(self.e.main('run', extra_env={'FAKE_CONFIG_FAIL': '1'}), kr.EXIT_BUILD)
 		self.assertIn('config step failed', self.e.output)
@@ -724,6 +734,9 @@ with open(os.environ['FAKE_KUNIT_LOG'] + '.e2e', 'a') as f:
 if os.environ.get('FAKE_E2E_FAIL'):
     print('5 passed, 2 failed')
     sys.exit(1)
+if os.environ.get('FAKE_E2E_ENV'):
+    print('e2e: missing packages: qemu-system-x86')
+    sys.exit(3)
 print('e2e: verdict: PASS')
 print('7 passed, 0 failed')
 """
@@ -877,6 +890,99 @@ class TestAllTest(TestCase):
 				kr.EXIT_TESTS_FAILED)
 		self.assertIn('fix proof: virtio_ring_reset passes on the base', self.e.output)
 		self.assertIn('prefix --upto 0: 3 passed, 1 failed', self.e.output)
+
+	def report(self):
+		return json.loads((self.e.out / 'test-all.json').read_text())
+
+	def test_reports_of_a_run_with_one_failing_stage(self):
+		git(self.e.repo, 'init', '-q')
+		git(self.e.repo, 'add', '-A')
+		git(self.e.repo, 'commit', '-q', '-m', 'repo')
+		head = git(self.e.repo, 'rev-parse', 'HEAD')
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_E2E_FAIL': '1'}),
+				kr.EXIT_TESTS_FAILED)
+		lines = self.e.output.splitlines()
+		# the last line is as before, the cases and checks line just before it
+		self.assertEqual(lines[-1], '35 passed, 2 failed, 1 skipped')
+		self.assertEqual(lines[-2], 'KUnit cases: 22 passed, 0 failed; '
+				 'checks: 13 passed, 2 failed, 1 skipped')
+		js, xml = self.e.out / 'test-all.json', self.e.out / 'test-all.xml'
+		self.assertIn(f'  report: {js}', lines)
+		self.assertIn(f'  report: {xml}', lines)
+		rep = self.report()
+		self.assertEqual(rep['repo'], {'path': str(self.e.repo), 'commit': head})
+		self.assertEqual(rep['base'], {'kind': 'kernel', 'path': str(self.e.kernel)})
+		self.assertEqual(rep['total'], {'passed': 35, 'failed': 2, 'skipped': 1})
+		self.assertEqual(rep['kunit_cases'], {'passed': 22, 'failed': 0, 'skipped': 0})
+		self.assertEqual((rep['status'], rep['exit_code']), ('fail', kr.EXIT_TESTS_FAILED))
+		st = rep['stages']
+		self.assertEqual([s['index'] for s in st], list(range(1, 9)))
+		self.assertEqual([s['status'] for s in st], ['pass'] * 4 + ['fail'] + ['pass'] * 2 + ['skip'])
+		e2e = st[4]
+		self.assertEqual((e2e['passed'], e2e['failed'], e2e['skipped']), (5, 2, 0))
+		self.assertEqual(e2e['checks'], {'passed': 5, 'failed': 2, 'skipped': 0})
+		self.assertEqual(e2e['errors'], [])
+		self.assertIn('5 passed, 2 failed', Path(e2e['log']).read_text())
+		for s in st:
+			self.assertEqual(set(s), {'index', 'name', 'status', 'passed', 'failed', 'skipped',
+						  'kunit_cases', 'checks', 'duration', 'log', 'kunit_json',
+						  'kunit_junit', 'errors'})
+			self.assertIsInstance(s['duration'], float)
+			self.assertTrue(Path(s['log']).is_file(), s)
+			for k in ('passed', 'failed', 'skipped'):
+				self.assertEqual(s[k], s['kunit_cases'][k] + s['checks'][k], s)
+		# stage 2: its cases are KUnit cases, its JSON kept per run
+		self.assertEqual(st[1]['kunit_cases'], {'passed': 5, 'failed': 0, 'skipped': 0})
+		self.assertEqual(st[1]['kunit_json'], [str(self.e.out / 'results.json')])
+		self.assertEqual(st[3]['kunit_json'], [str(self.e.out / f'base-upto{k}' / 'results.json')
+						       for k in (0, 1)])
+		self.assertEqual(st[0]['checks']['passed'], 5)
+		# the JUnit file: every stage one <testsuite>, kunit.py's own merged in
+		import xml.etree.ElementTree as ET
+		root = ET.parse(xml).getroot()
+		self.assertEqual(root.tag, 'testsuites')
+		suites = root.findall('testsuite')
+		self.assertEqual([t.get('name') for t in suites], [f'{s["index"]} {s["name"]}' for s in st])
+		self.assertEqual(suites[1].find('testsuite').get('name'), 'KUnit Test Group')
+		self.assertEqual(len(suites[1].findall('.//testcase')), 5)
+		self.assertEqual([t.get('name') for t in suites[3].findall('testsuite')], ['--upto 0', '--upto 1'])
+		fail = suites[4].find('testcase/failure')
+		self.assertEqual(fail.get('message'), '5 passed, 2 failed')
+		self.assertIn(e2e['log'], fail.text)
+		self.assertIsNotNone(suites[7].find('testcase/skipped'))
+		self.assertEqual(root.get('failures'), '2')
+		# a change in the repo's work tree is told
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* changed */\n')
+		self.assertCode(self.e.main('test-all', '--quick'), 0)
+		self.assertEqual(self.report()['repo']['commit'], head + '-dirty')
+		self.assertEqual(self.report()['tier'], 'quick')
+
+	def test_infrastructure_failure_has_its_own_exit_code(self):
+		# a full disk fails every build: no test result, exit code 3
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_ENOSPC': '1'}), kr.EXIT_ENV)
+		self.assertIn('no space left on the device', self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
+		rep = self.report()
+		self.assertEqual((rep['status'], rep['exit_code']), ('error', kr.EXIT_ENV))
+		self.assertEqual([s['status'] for s in rep['stages']][1:4], ['error'] * 3)
+		err = rep['stages'][1]['errors']
+		self.assertEqual(len(err), 1)
+		self.assertEqual((err[0]['exit_code'], err[0]['infrastructure']), (kr.EXIT_ENV, True))
+		import xml.etree.ElementTree as ET
+		suites = ET.parse(self.e.out / 'test-all.xml').getroot().findall('testsuite')
+		self.assertEqual(suites[1].find('testcase/error').get('type'), 'infrastructure')
+		self.assertEqual(suites[1].get('errors'), '1')
+		# a stage script that exits 3 (missing environment) is one too
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_E2E_ENV': '1'}), kr.EXIT_ENV)
+		self.assertEqual(self.report()['stages'][4]['status'], 'error')
+		# with a test failure besides, the run's verdict is the test failure
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_ENOSPC': '1',
+								   'FAKE_E2E_FAIL': '1'}),
+				kr.EXIT_TESTS_FAILED)
+		self.assertEqual([s['status'] for s in self.report()['stages']][1:5], ['error'] * 3 + ['fail'])
+		# a build that fails for the code stays a test failure
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.report()['stages'][1]['status'], 'fail')
 
 	def test_hardening_self_check(self):
 		d = self.e.tmp / 'b'
