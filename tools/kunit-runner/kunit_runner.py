@@ -11,7 +11,8 @@ UML.  Python 3 standard library only.
 Exit codes (also in README.md):
   0  all tests passed
   1  tests failed, kernel splats, or no test ran
-  2  bad usage or input (options, wrong --kernel path, bad patches/series)
+  2  bad usage or input (options, wrong --kernel path, bad patches/series,
+     a --series PATH that is missing or holds no patch)
   3  missing environment (tool not installed, base cannot be fetched, disk
      full); test-all: every failed stage failed for such a reason
   4  the series does not apply (git am failed; aborted)
@@ -21,7 +22,8 @@ Exit codes (also in README.md):
   8  internal error of the runner
   9  export refused: the work tree does not hold the whole series and the
      placed files (a patch did not apply, a prepare was interrupted, or
-     patches/ changed since the work tree was prepared)
+     patches/ changed since the work tree was prepared), or it holds a
+     series given with --series/--applied
 130  interrupted (Ctrl-C)
 """
 
@@ -59,7 +61,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = {
 	EXIT_OK: 'all tests passed',
 	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
-	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
+	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series or --series)',
 	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
 	'or the archive no longer lists the pinned version; disk full); test-all: every failed '
 	'stage failed for such a reason',
@@ -69,7 +71,8 @@ EXIT_CODES = {
 	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
 	EXIT_INTERNAL: 'internal error of the runner',
 	EXIT_EXPORT: 'export refused: the work tree does not hold the whole series and the placed '
-	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since)',
+	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since), or '
+	'it holds a series given with --series/--applied',
 	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
 }
 
@@ -249,6 +252,82 @@ def read_series(patches_dir):
 	return entries
 
 
+DIFF_RE = re.compile(r'^(diff --git |\+\+\+ )', re.M)
+
+
+def has_diff(path):
+	"""True if the patch/mail @path holds a diff (a cover letter has none)."""
+	with open(path, errors='replace') as f:
+		return DIFF_RE.search(f.read()) is not None
+
+
+def drop_cover_letters(entries):
+	kept = []
+	for e in entries:
+		if has_diff(e[1]):
+			kept.append(e)
+		else:
+			say(f'skipping {e[0]}: no diff in it (a cover letter?)')
+	return kept
+
+
+def series_input_kind(path):
+	"""quilt, format-patch or mbox: the form of a --series @path (None if missing)."""
+	path = Path(path)
+	if path.is_dir():
+		return 'quilt' if (path / 'series').is_file() else 'format-patch'
+	return 'mbox' if path.is_file() else None
+
+
+def read_series_input(path, split_dir):
+	"""(kind, entries) of a series given with --series @path.
+
+	kind is 'quilt' (a directory with a series file), 'format-patch' (a
+	directory of *.patch files, applied in file name order) or 'mbox' (a
+	file, as `b4 am` writes it, split with `git mailsplit` into
+	@split_dir/SHA/). Messages and files without a diff (cover letters)
+	are skipped.
+	"""
+	path = Path(path)
+	kind = series_input_kind(path)
+	if kind == 'quilt':
+		entries = read_series(path)
+	elif kind == 'format-patch':
+		entries = [(p.name, p, []) for p in sorted(path.glob('*.patch')) if p.is_file()]
+		if not entries:
+			raise RunnerError(EXIT_USAGE, f'--series {path}: a directory with neither a series '
+					  'file nor *.patch files')
+	elif kind == 'mbox':
+		d = Path(split_dir) / sha256_file(path)[:16]
+		if not d.is_dir():
+			Path(split_dir).mkdir(parents=True, exist_ok=True)
+			tmp = Path(tempfile.mkdtemp(prefix='.split-', dir=split_dir))
+			try:
+				r = run_cmd(['git', 'mailsplit', f'-o{tmp}', path], check=False)
+				if r.returncode != 0:
+					raise RunnerError(EXIT_USAGE, f'--series {path}: git mailsplit failed: '
+							  f'{(r.stdout or "").strip()[-300:]}')
+				os.rename(tmp, d)
+			finally:
+				shutil.rmtree(tmp, ignore_errors=True)
+		entries = [(f'{path.name}:{p.name}', p, []) for p in sorted(d.iterdir()) if p.is_file()]
+	else:
+		raise RunnerError(EXIT_USAGE, f'--series {path}: no such file or directory')
+	entries = drop_cover_letters(entries)
+	if not entries:
+		raise RunnerError(EXIT_USAGE, f'--series {path}: no patch in it ({kind})')
+	return kind, entries
+
+
+def tree_has_hook(tree):
+	"""True if drivers/virtio/Makefile of @tree builds drivers/virtio/tests/."""
+	try:
+		text = (Path(tree) / 'drivers' / 'virtio' / 'Makefile').read_text(errors='replace')
+	except OSError:
+		return False
+	return re.search(r'\btests/', text) is not None
+
+
 def series_record(series):
 	"""[name, options, sha256] of every entry of @series (as read_series())."""
 	return [[name, list(opts), sha256_file(path)] for name, path, opts in series]
@@ -416,10 +495,20 @@ class Runner:
 		self.kernel = Path(kernel).resolve() if kernel else None
 		self.lock_path = self.env.get('NOIRQ_KUNIT_LOCK', BUILD_LOCK)
 		self.apt_etc = self.env.get('NOIRQ_KUNIT_APT_ETC', '/etc/apt')
+		series = getattr(args, 'series', None)
+		self.series_path = Path(series).resolve() if series else None
+		self.applied = bool(getattr(args, 'applied', False))
 		if self.kernel:
 			name = 'linux-' + hashlib.sha1(str(self.kernel).encode()).hexdigest()[:10]
 		else:
 			name = 'linux'
+		# A foreign series or an applied tree has a work tree of its own:
+		# the tree of patches/ is never reset for it.
+		if self.series_path:
+			name += '-series-' + hashlib.sha1(str(self.series_path).encode()).hexdigest()[:10]
+		elif self.applied:
+			name += '-applied'
+		self.hook = None
 		if args.upto is not None:
 			# Patch subsets share one work tree and build dir of their own:
 			# the full series' tree and build are never reset or rebuilt,
@@ -500,14 +589,49 @@ class Runner:
 		return {'kind': 'debian', 'package': BASE_PACKAGE, 'version': BASE_VERSION,
 			'sha256': BASE_SHA256}
 
+	@property
+	def input_kind(self):
+		"""repo (patches/), quilt, format-patch, mbox (--series) or applied (--applied)."""
+		if self.applied:
+			return 'applied'
+		if self.series_path:
+			return series_input_kind(self.series_path)
+		return 'repo'
+
+	def check_input_options(self):
+		if self.series_path and self.applied:
+			raise RunnerError(EXIT_USAGE, '--series and --applied exclude each other')
+		if self.applied and not self.kernel:
+			raise RunnerError(EXIT_USAGE, '--applied needs --kernel TREE (a tree that carries a series)')
+		if (self.series_path or self.applied) and self.args.upto is not None:
+			raise RunnerError(EXIT_USAGE, '--upto works on the series of patches/ only '
+					  '(not with --series or --applied)')
+
+	def load_series(self):
+		"""The patches to apply, as read_series(); sets self.hook.
+
+		For --series: the given series, and this repo's KUnit hook patch
+		(the last one of patches/series), applied after it unless the
+		series hooks drivers/virtio/tests/ into the build itself.  For
+		--applied: no patch, and the hook only if the tree lacks it.
+		"""
+		self.check_input_options()
+		if not self.series_path and not self.applied:
+			return read_series(self.repo / 'patches')
+		ours = read_series(self.repo / 'patches')
+		self.hook = ours[-1] if ours else None
+		if self.applied:
+			return []
+		return read_series_input(self.series_path, self.cache / 'series-input')[1]
+
 	def series_info(self):
 		"""The series tested, for reports."""
-		pdir = self.repo / 'patches'
 		try:
-			n = len(read_series(pdir))
+			n = len(self.load_series())
 		except RunnerError:
 			n = None
-		return {'kind': 'repo', 'path': str(pdir), 'patches': n}
+		path = self.kernel if self.applied else (self.series_path or self.repo / 'patches')
+		return {'kind': self.input_kind, 'path': str(path), 'patches': n}
 
 	def git_tree_id(self, tree):
 		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
@@ -839,11 +963,14 @@ class Runner:
 	def prepare(self):
 		"""Bring the work tree up to date; return its path."""
 		self.ensure_tools(('git', 'tar'))
-		series = read_series(self.repo / 'patches')
-		if not series:
+		series = self.load_series()
+		if not series and self.input_kind == 'repo':
 			say(f'no patches in {self.repo / "patches" / "series"}; using the base only')
 		selected = select_upto(series, self.args.upto)
 		repo_placed = collect_placed(self.repo)
+		if self.applied and (self.kernel / 'drivers' / 'virtio' / 'tests').is_dir():
+			say(f'{self.kernel} has drivers/virtio/tests: running its tests, placing none')
+			repo_placed = {}
 		self.cache.mkdir(parents=True, exist_ok=True)
 		with FileLock(self.cache / '.work.lock', 'work tree', self.args.lock_timeout):
 			return self._prepare_locked(selected, repo_placed)
@@ -853,8 +980,9 @@ class Runner:
 		h = hashlib.sha256()
 		for part in (LAYOUT_VERSION, base_id, repr(self.args.upto)):
 			h.update(part.encode() + b'\0')
-		for name, path, opts in selected:
+		for name, path, opts in selected + ([self.hook] if self.hook else []):
 			h.update(f'{name}\0{" ".join(opts)}\0{sha256_file(path)}\0'.encode())
+		h.update(f'input:{self.input_kind}\0'.encode())
 		patches_fp = h.hexdigest()
 		fp = sha256_bytes((patches_fp + json.dumps(repo_placed, sort_keys=True)).encode())
 		state = self.load_state()
@@ -889,7 +1017,9 @@ class Runner:
 		new = {'version': LAYOUT_VERSION, 'base_id': base_id if reuse else None,
 		       'upto': self.args.upto, 'fingerprint': None, 'patches_fp': patches_fp,
 		       'patch_tip': None, 'exported_tip': None, 'placed_head': None, 'placed': {},
-		       'applied': [], 'preparing': {'snap': snap if reuse else {}}}
+		       'applied': [], 'preparing': {'snap': snap if reuse else {}},
+		       'input': {'kind': self.input_kind,
+				 'path': str(self.series_path or self.kernel or self.repo / 'patches')}}
 		# Recorded before the tree is touched: until the prepare completes,
 		# the tree is the runner's (see check_interrupted()).
 		self.save_state(new)
@@ -917,6 +1047,8 @@ class Runner:
 			raise RunnerError(EXIT_SERIES, f'patch {idx}/{len(selected)} {failed} does not apply '
 					  f'(git am failed and was aborted; work tree left at the previous patch)')
 		say(f'applied {len(selected)} patch(es) with git am')
+		if self.hook:
+			self.apply_hook(state)
 		head, n = self.place_files(repo_placed, {}, update=False)
 		snap = state['preparing'].get('snap') or {}
 		kept = self.restore_mtimes(snap) if snap else 0
@@ -927,6 +1059,22 @@ class Runner:
 		self.save_state(state)
 		say(f'placed {n} new file(s); work tree ready' +
 		    (f' ({kept} unchanged file(s) kept their mtime)' if snap else ''))
+
+	def apply_hook(self, state):
+		"""This repo's KUnit hook patch, unless the tree builds drivers/virtio/tests/ already."""
+		name, path, opts = self.hook
+		if tree_has_hook(self.wt):
+			say(f'drivers/virtio/Makefile builds tests/ already; not applying {name}')
+			return
+		failed, _ = self.apply_series([self.hook])
+		if failed:
+			del state['preparing']
+			self.save_state(state)
+			raise RunnerError(EXIT_SERIES, f'the KUnit hook patch {name} of {self.repo / "patches"} '
+					  'does not apply on top of the series (git am failed and was aborted)')
+		state['patch_tip'] = self.git.out('rev-parse', 'HEAD')
+		state['applied'].append(name)
+		say(f'applied the KUnit hook patch {name}')
 
 	def _update_placed(self, state, repo_placed, fp):
 		old = state.get('placed', {})
@@ -1011,8 +1159,15 @@ class Runner:
 	# ---- export ---------------------------------------------------------
 
 	def export(self):
+		if self.series_path or self.applied:
+			raise RunnerError(EXIT_EXPORT, 'export refused: it writes back the series of '
+					  f'{self.repo / "patches"} only, never a series given with --series or '
+					  'a tree given with --applied (nothing was written)')
 		self.ensure_tools(('git',))
 		state = self.load_state()
+		if state is not None and state.get('input', {}).get('kind', 'repo') != 'repo':
+			raise RunnerError(EXIT_EXPORT, f'export refused: {self.wt} holds a series that is '
+					  f'not the one of {self.repo / "patches"} (nothing was written)')
 		if state is not None and 'preparing' in state:
 			raise RunnerError(EXIT_EXPORT, f'export refused: the last prepare of {self.wt} was '
 					  f"interrupted; run '{PROG} tree' to finish it first (nothing was written)")
@@ -1951,6 +2106,10 @@ def stage_base_proof(ta):
 	"no functional change" proof of every patch before the noirq core. At
 	--upto 0 the proof of the first patch, an upstream fix, must fail.
 	"""
+	if ta.main.input_kind != 'repo':
+		say('the base proof and bisect run on the series of patches/ only; stage skipped '
+		    '(counted as 1 skipped)')
+		return 0, 0, 1
 	n = len(read_series(ta.main.repo / 'patches')) - 1
 	total = (0, 0, 0)
 	for k in range(0, max(n, 0) + 1):
@@ -2299,6 +2458,12 @@ def build_parser():
 		       'coverage: gcov run of the suite, coverage of the lines the series adds or changes')
 	p.add_argument('--kernel', metavar='DIR', help='use this kernel tree as base instead of the '
 		       'pinned Debian package (env NOIRQ_KUNIT_KERNEL)')
+	p.add_argument('--series', metavar='PATH', help='apply this series instead of patches/: a '
+		       'quilt directory (series file + patches), a directory of git format-patch files '
+		       '(file name order) or an mbox (b4 am); the KUnit hook patch of patches/ follows '
+		       'unless the series builds drivers/virtio/tests/ itself; our tests are placed on top')
+	p.add_argument('--applied', action='store_true', help='with --kernel TREE: the tree carries '
+		       'a series already; apply no patch, place the tests (and the hook) only if absent')
 	p.add_argument('--cache', metavar='DIR', help='cache directory (env NOIRQ_KUNIT_CACHE; '
 		       'default ${XDG_CACHE_HOME:-~/.cache}/noirq-kunit)')
 	p.add_argument('--repo', metavar='DIR', help=argparse.SUPPRESS)

@@ -573,6 +573,172 @@ class PrepareTest(TestCase):
 		self.assertCode(self.e.main('run', '--kunitconfig', str(self.e.tmp / 'nope')), kr.EXIT_USAGE)
 
 
+def make_series(kernel, workdir, commits, cover=True):
+	"""git format-patch files of @commits ([({path: text}, subject)]) on @kernel.
+
+	Returns the output dir (0000-cover-letter.patch when @cover, then
+	0001-..., 0002-...) and the same series as one mbox (what b4 am writes).
+	"""
+	workdir = Path(workdir)
+	shutil.copytree(kernel, workdir)
+	git(workdir, 'init', '-q')
+	git(workdir, 'add', '-A', '-f')
+	git(workdir, 'commit', '-q', '-m', 'base')
+	git(workdir, 'tag', 'base')
+	for edits, subject in commits:
+		for p, t in edits.items():
+			write(workdir / p, t)
+		git(workdir, 'add', '-A', '-f')
+		git(workdir, 'commit', '-q', '-m', subject)
+	opts = ['--cover-letter'] if cover else []
+	git(workdir, 'format-patch', '-q', *opts, '-o', str(workdir / 'out'), 'base..HEAD')
+	mbox = workdir / 'v10.mbx'
+	mbox.write_text(git(workdir, 'format-patch', *opts, '--stdout', 'base..HEAD') + '\n')
+	return workdir / 'out', mbox
+
+
+# Their v10: two patches that depend on each other (so the order counts),
+# without our KUnit hook or tests.
+THEIR_V10 = [({'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq_v10;\n'}, 'virtio: noirq v10'),
+	     ({'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq_v10_fixed;\n'},
+	      'virtio: noirq v10 fixup')]
+
+
+class SeriesInputTest(TestCase):
+	"""--series PATH (quilt dir, format-patch dir, mbox) and --kernel TREE --applied."""
+
+	def setUp(self):
+		super().setUp()
+		self.fp_dir, self.mbox = make_series(self.e.kernel, self.e.tmp / 'v10', THEIR_V10)
+		self.before = repo_files(self.e.repo)
+
+	def wt_of(self, *argv):
+		a = kr.build_parser().parse_args(list(argv) + ['--repo', str(self.e.repo)])
+		return kr.Runner(a, env={'NOIRQ_KUNIT_CACHE': str(self.e.cache)}).wt
+
+	def assertTheirSeries(self, wt, hook=True):
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		want = [kr.PLACED_SUBJECT] + (['virtio: hook tests'] if hook else []) + \
+			['virtio: noirq v10 fixup', 'virtio: noirq v10']
+		self.assertEqual(subjects[:-1], want, self.e.output)
+		self.assertTrue(subjects[-1].startswith('base: '))
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertNotIn('int noirq;', (wt / 'drivers/virtio/virtio.c').read_text())
+		# our contract suite is placed on their implementation
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* test */\n')
+		self.assertIn('tests/', (wt / 'drivers/virtio/Makefile').read_text())
+		# patches/ untouched; the tree of patches/ never made
+		self.assertEqual(repo_files(self.e.repo), self.before)
+		self.assertFalse(self.e.wt.exists())
+
+	def test_format_patch_directory(self):
+		self.assertCode(self.e.main('tree', '--series', str(self.fp_dir)), 0)
+		self.assertIn('skipping 0000-cover-letter.patch: no diff', self.e.output)
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.fp_dir))
+		self.assertIn(str(wt), self.e.output)
+		self.assertTheirSeries(wt)
+		self.assertIn('applied the KUnit hook patch 0002-virtio-hook-tests.patch', self.e.output)
+
+	def test_mbox_from_b4(self):
+		self.assertCode(self.e.main('run', '--series', str(self.mbox)), 0)
+		self.assertTheirSeries(self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.mbox)))
+		self.assertEqual(self.e.output.splitlines()[-1], '3 passed, 0 failed')
+		# the suite picked by the repo's .kunitconfig
+		cfg = [json.loads(l) for l in self.e.kunit_log.read_text().splitlines()][0]
+		self.assertIn(f'--kunitconfig={self.e.repo / ".kunitconfig"}', cfg)
+		# a second run touches nothing
+		self.assertCode(self.e.main('tree', '--series', str(self.mbox)), 0)
+		self.assertIn('up to date', self.e.output)
+
+	def test_quilt_directory(self):
+		q = self.e.tmp / 'quilt'
+		q.mkdir()
+		for p in sorted(self.fp_dir.glob('000[12]-*.patch')):
+			shutil.copy(p, q / p.name)
+		# the series file, not the names, gives the order
+		names = sorted(p.name for p in q.iterdir())
+		write(q / 'series', f'# v10\n{names[0]}\n{names[1]}\n')
+		self.assertCode(self.e.main('tree', '--series', str(q)), 0)
+		self.assertTheirSeries(self.wt_of('--kernel', str(self.e.kernel), '--series', str(q)))
+		write(q / 'series', f'{names[1]}\n{names[0]}\n')
+		self.assertCode(self.e.main('tree', '--series', str(q)), kr.EXIT_SERIES)
+		self.assertIn(f'patch 1/2 {names[1]} does not apply', self.e.output)
+
+	def test_series_with_its_own_hook_and_tests(self):
+		fp, _ = make_series(self.e.kernel, self.e.tmp / 'v11', THEIR_V10 + [
+			({'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-$(CONFIG_KUNIT) += tests/\n',
+			  'drivers/virtio/tests/virtio_pm_test.c': '/* their test */\n'}, 'virtio: their tests')],
+			cover=False)
+		self.assertCode(self.e.main('tree', '--series', str(fp)), 0)
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(fp))
+		self.assertIn('builds tests/ already; not applying 0002-virtio-hook-tests.patch', self.e.output)
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		self.assertEqual(subjects[:2], [kr.PLACED_SUBJECT, 'virtio: their tests'])
+		# our suite replaces theirs, and says so
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* test */\n')
+		self.assertIn('placed file drivers/virtio/tests/virtio_pm_test.c replaces', self.e.output)
+
+	def test_export_refuses_a_foreign_series(self):
+		self.assertCode(self.e.main('tree', '--series', str(self.mbox)), 0)
+		self.assertCode(self.e.main('export', '--series', str(self.mbox)), kr.EXIT_EXPORT)
+		self.assertIn('export refused', self.e.output)
+		self.assertEqual(len(self.e.output.splitlines()), 1, self.e.output)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+		# a state that records a foreign series is refused too
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.mbox))
+		st = json.loads(wt.with_name(wt.name + '.state.json').read_text())
+		self.assertEqual(st['input']['kind'], 'mbox')
+		self.e.main('tree')
+		sp = self.e.wt.with_name(self.e.wt.name + '.state.json')
+		main_state = json.loads(sp.read_text())
+		sp.write_text(json.dumps(dict(main_state, input=st['input'])))
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertIn('holds a series that is not the one of', self.e.output)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+
+	def test_applied_tree(self):
+		# a tree that carries their series, no tests, no hook
+		carried = self.e.tmp / 'v10'
+		git(carried, 'checkout', '-q', 'HEAD')
+		self.assertCode(self.e.main('tree', '--applied', '--kernel', str(carried), kernel=False), 0)
+		wt = self.wt_of('--kernel', str(carried), '--applied')
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		self.assertEqual(subjects[:2], [kr.PLACED_SUBJECT, 'virtio: hook tests'])
+		self.assertEqual(len(subjects), 3)
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertTrue((wt / 'drivers/virtio/tests/virtio_pm_test.c').is_file())
+		# a tree with tests and hook: nothing applied, nothing placed
+		write(carried / 'drivers/virtio/Makefile', 'obj-y += virtio.o\nobj-y += tests/\n')
+		write(carried / 'drivers/virtio/tests/virtio_pm_test.c', '/* theirs */\n')
+		git(carried, 'add', '-A', '-f')
+		git(carried, 'commit', '-q', '-m', 'tests')
+		self.assertCode(self.e.main('tree', '--applied', '--kernel', str(carried), kernel=False), 0)
+		self.assertEqual(git(wt, 'log', '--format=%s').splitlines()[:1], [kr.PLACED_SUBJECT])
+		self.assertEqual(len(git(wt, 'log', '--format=%s').splitlines()), 2)
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* theirs */\n')
+		self.assertCode(self.e.main('export', '--applied', '--kernel', str(carried), kernel=False),
+				kr.EXIT_EXPORT)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+
+	def test_bad_input_is_one_line(self):
+		empty = self.e.tmp / 'empty'
+		empty.mkdir()
+		cover_only = self.e.tmp / 'cover'
+		cover_only.mkdir()
+		shutil.copy(self.fp_dir / '0000-cover-letter.patch', cover_only)
+		for argv, what in ((['--series', str(self.e.tmp / 'nope')], 'no such file'),
+				   (['--series', str(empty)], 'neither a series file nor *.patch'),
+				   (['--series', str(cover_only)], 'no patch in it'),
+				   (['--series', str(self.mbox), '--upto', '1'], '--upto works on'),
+				   (['--series', str(self.mbox), '--applied'], 'exclude each other')):
+			self.assertCode(self.e.main('tree', *argv), kr.EXIT_USAGE)
+			self.assertIn(what, self.e.output)
+			self.assertEqual(len(self.e.output.strip().splitlines()), 1 + ('cover' in str(argv)),
+					 self.e.output)
+		self.assertCode(self.e.main('tree', '--applied', kernel=False), kr.EXIT_USAGE)
+		self.assertIn('--applied needs --kernel', self.e.output)
+
+
 class RunTest(TestCase):
 	def calls(self):
 		if not self.e.kunit_log.exists():
@@ -983,6 +1149,20 @@ class TestAllTest(TestCase):
 		# a build that fails for the code stays a test failure
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
 		self.assertEqual(self.report()['stages'][1]['status'], 'fail')
+
+	def test_foreign_series(self):
+		_, mbox = make_series(self.e.kernel, self.e.tmp / 'v10', THEIR_V10)
+		self.assertCode(self.e.main('test-all', '--series', str(mbox)), 0)
+		rep = self.report()
+		self.assertEqual(rep['series'], {'kind': 'mbox', 'path': str(mbox), 'patches': 2})
+		# the base proof and bisect are of patches/ only
+		self.assertEqual(rep['stages'][3]['status'], 'skip')
+		self.assertIn('run on the series of patches/ only', self.e.output)
+		self.assertFalse(self.e.wt.exists())
+		wt = Path(str(self.e.wt) + '-series-' +
+			  kr.hashlib.sha1(str(mbox).encode()).hexdigest()[:10])
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
 
 	def test_hardening_self_check(self):
 		d = self.e.tmp / 'b'
