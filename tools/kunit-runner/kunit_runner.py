@@ -2366,6 +2366,10 @@ def test_all_exit(records):
 def cmd_test_all(args, env=None, is_root=None):
 	"""Every stage (or, with --quick, self-tests + KUnit suite); one combined line."""
 	ta = TestAll(args, env=env, is_root=is_root)
+	# bad input options are one usage error, not a failure of every stage
+	ta.main.check_input_options()
+	if ta.main.series_path and not series_input_kind(ta.main.series_path):
+		raise RunnerError(EXIT_USAGE, f'--series {ta.main.series_path}: no such file or directory')
 	stages = ta.stages()
 	records = []
 	started = datetime.datetime.now(datetime.timezone.utc)

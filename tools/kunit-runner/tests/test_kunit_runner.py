@@ -1163,6 +1163,10 @@ class TestAllTest(TestCase):
 			  kr.hashlib.sha1(str(mbox).encode()).hexdigest()[:10])
 		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
 		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
+		# bad input is one usage error before any stage
+		for argv in (['--series', str(self.e.tmp / 'nope')], ['--applied', '--series', str(mbox)]):
+			self.assertCode(self.e.main('test-all', *argv), kr.EXIT_USAGE)
+			self.assertEqual(len(self.e.output.splitlines()), 1, self.e.output)
 
 	def test_hardening_self_check(self):
 		d = self.e.tmp / 'b'
