@@ -11,8 +11,10 @@ UML.  Python 3 standard library only.
 Exit codes (also in README.md):
   0  all tests passed
   1  tests failed, kernel splats, or no test ran
-  2  bad usage or input (options, wrong --kernel path, bad patches/series)
-  3  missing environment (tool not installed, base cannot be fetched)
+  2  bad usage or input (options, wrong --kernel path, bad patches/series,
+     a --series PATH that is missing or holds no patch)
+  3  missing environment (tool not installed, base cannot be fetched, disk
+     full); test-all: every failed stage failed for such a reason
   4  the series does not apply (git am failed; aborted)
   5  build failed (kunit.py config or the kernel build)
   6  work tree has unexported edits; refusing to overwrite it
@@ -20,12 +22,15 @@ Exit codes (also in README.md):
   8  internal error of the runner
   9  export refused: the work tree does not hold the whole series and the
      placed files (a patch did not apply, a prepare was interrupted, or
-     patches/ changed since the work tree was prepared)
+     patches/ changed since the work tree was prepared), or it holds a
+     series given with --series/--applied
 130  interrupted (Ctrl-C)
 """
 
 import argparse
 import contextlib
+import datetime
+import errno
 import fcntl
 import hashlib
 import json
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 EXIT_OK = 0
@@ -55,16 +61,18 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = {
 	EXIT_OK: 'all tests passed',
 	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
-	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series)',
+	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series or --series)',
 	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
-	'or the archive no longer lists the pinned version)',
+	'or the archive no longer lists the pinned version; disk full); test-all: every failed '
+	'stage failed for such a reason',
 	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
 	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
 	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
 	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
 	EXIT_INTERNAL: 'internal error of the runner',
 	EXIT_EXPORT: 'export refused: the work tree does not hold the whole series and the placed '
-	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since)',
+	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since), or '
+	'it holds a series given with --series/--applied',
 	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
 }
 
@@ -89,6 +97,9 @@ PLACED_ROOTS = ('drivers', '.kunitconfig')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 
 BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+# A build that fails for want of disk space is an infrastructure failure.
+DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded')
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Invalid wait context|KASAN|UBSAN|\bOops\b|Kernel panic')
 LAYOUT_VERSION = '1'
 WORK_BRANCH = 'work'
@@ -239,6 +250,82 @@ def read_series(patches_dir):
 			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: no such patch file {name}')
 		entries.append((name, path, opts))
 	return entries
+
+
+DIFF_RE = re.compile(r'^(diff --git |\+\+\+ )', re.M)
+
+
+def has_diff(path):
+	"""True if the patch/mail @path holds a diff (a cover letter has none)."""
+	with open(path, errors='replace') as f:
+		return DIFF_RE.search(f.read()) is not None
+
+
+def drop_cover_letters(entries):
+	kept = []
+	for e in entries:
+		if has_diff(e[1]):
+			kept.append(e)
+		else:
+			say(f'skipping {e[0]}: no diff in it (a cover letter?)')
+	return kept
+
+
+def series_input_kind(path):
+	"""quilt, format-patch or mbox: the form of a --series @path (None if missing)."""
+	path = Path(path)
+	if path.is_dir():
+		return 'quilt' if (path / 'series').is_file() else 'format-patch'
+	return 'mbox' if path.is_file() else None
+
+
+def read_series_input(path, split_dir):
+	"""(kind, entries) of a series given with --series @path.
+
+	kind is 'quilt' (a directory with a series file), 'format-patch' (a
+	directory of *.patch files, applied in file name order) or 'mbox' (a
+	file, as `b4 am` writes it, split with `git mailsplit` into
+	@split_dir/SHA/). Messages and files without a diff (cover letters)
+	are skipped.
+	"""
+	path = Path(path)
+	kind = series_input_kind(path)
+	if kind == 'quilt':
+		entries = read_series(path)
+	elif kind == 'format-patch':
+		entries = [(p.name, p, []) for p in sorted(path.glob('*.patch')) if p.is_file()]
+		if not entries:
+			raise RunnerError(EXIT_USAGE, f'--series {path}: a directory with neither a series '
+					  'file nor *.patch files')
+	elif kind == 'mbox':
+		d = Path(split_dir) / sha256_file(path)[:16]
+		if not d.is_dir():
+			Path(split_dir).mkdir(parents=True, exist_ok=True)
+			tmp = Path(tempfile.mkdtemp(prefix='.split-', dir=split_dir))
+			try:
+				r = run_cmd(['git', 'mailsplit', f'-o{tmp}', path], check=False)
+				if r.returncode != 0:
+					raise RunnerError(EXIT_USAGE, f'--series {path}: git mailsplit failed: '
+							  f'{(r.stdout or "").strip()[-300:]}')
+				os.rename(tmp, d)
+			finally:
+				shutil.rmtree(tmp, ignore_errors=True)
+		entries = [(f'{path.name}:{p.name}', p, []) for p in sorted(d.iterdir()) if p.is_file()]
+	else:
+		raise RunnerError(EXIT_USAGE, f'--series {path}: no such file or directory')
+	entries = drop_cover_letters(entries)
+	if not entries:
+		raise RunnerError(EXIT_USAGE, f'--series {path}: no patch in it ({kind})')
+	return kind, entries
+
+
+def tree_has_hook(tree):
+	"""True if drivers/virtio/Makefile of @tree builds drivers/virtio/tests/."""
+	try:
+		text = (Path(tree) / 'drivers' / 'virtio' / 'Makefile').read_text(errors='replace')
+	except OSError:
+		return False
+	return re.search(r'\btests/', text) is not None
 
 
 def series_record(series):
@@ -408,10 +495,20 @@ class Runner:
 		self.kernel = Path(kernel).resolve() if kernel else None
 		self.lock_path = self.env.get('NOIRQ_KUNIT_LOCK', BUILD_LOCK)
 		self.apt_etc = self.env.get('NOIRQ_KUNIT_APT_ETC', '/etc/apt')
+		series = getattr(args, 'series', None)
+		self.series_path = Path(series).resolve() if series else None
+		self.applied = bool(getattr(args, 'applied', False))
 		if self.kernel:
 			name = 'linux-' + hashlib.sha1(str(self.kernel).encode()).hexdigest()[:10]
 		else:
 			name = 'linux'
+		# A foreign series or an applied tree has a work tree of its own:
+		# the tree of patches/ is never reset for it.
+		if self.series_path:
+			name += '-series-' + hashlib.sha1(str(self.series_path).encode()).hexdigest()[:10]
+		elif self.applied:
+			name += '-applied'
+		self.hook = None
 		if args.upto is not None:
 			# Patch subsets share one work tree and build dir of their own:
 			# the full series' tree and build are never reset or rebuilt,
@@ -426,6 +523,9 @@ class Runner:
 		self.out_dir = Path(args.out).resolve() if args.out else self.cache / 'out'
 		self.git = Git(self.wt, self.env)
 		self.counts = None
+		# KUnit cases of the last exec as kunit.py's JSON counts them (no
+		# splats, no "no test ran" failure); None when it has no results.
+		self.case_counts = None
 
 	# ---- tools ----------------------------------------------------------
 
@@ -481,6 +581,57 @@ class Runner:
 				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
 			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
 		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+
+	def base_info(self):
+		"""The base tested, for reports."""
+		if self.kernel:
+			return {'kind': 'kernel', 'path': str(self.kernel)}
+		return {'kind': 'debian', 'package': BASE_PACKAGE, 'version': BASE_VERSION,
+			'sha256': BASE_SHA256}
+
+	@property
+	def input_kind(self):
+		"""repo (patches/), quilt, format-patch, mbox (--series) or applied (--applied)."""
+		if self.applied:
+			return 'applied'
+		if self.series_path:
+			return series_input_kind(self.series_path)
+		return 'repo'
+
+	def check_input_options(self):
+		if self.series_path and self.applied:
+			raise RunnerError(EXIT_USAGE, '--series and --applied exclude each other')
+		if self.applied and not self.kernel:
+			raise RunnerError(EXIT_USAGE, '--applied needs --kernel TREE (a tree that carries a series)')
+		if (self.series_path or self.applied) and self.args.upto is not None:
+			raise RunnerError(EXIT_USAGE, '--upto works on the series of patches/ only '
+					  '(not with --series or --applied)')
+
+	def load_series(self):
+		"""The patches to apply, as read_series(); sets self.hook.
+
+		For --series: the given series, and this repo's KUnit hook patch
+		(the last one of patches/series), applied after it unless the
+		series hooks drivers/virtio/tests/ into the build itself.  For
+		--applied: no patch, and the hook only if the tree lacks it.
+		"""
+		self.check_input_options()
+		if not self.series_path and not self.applied:
+			return read_series(self.repo / 'patches')
+		ours = read_series(self.repo / 'patches')
+		self.hook = ours[-1] if ours else None
+		if self.applied:
+			return []
+		return read_series_input(self.series_path, self.cache / 'series-input')[1]
+
+	def series_info(self):
+		"""The series tested, for reports."""
+		try:
+			n = len(self.load_series())
+		except RunnerError:
+			n = None
+		path = self.kernel if self.applied else (self.series_path or self.repo / 'patches')
+		return {'kind': self.input_kind, 'path': str(path), 'patches': n}
 
 	def git_tree_id(self, tree):
 		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
@@ -812,11 +963,14 @@ class Runner:
 	def prepare(self):
 		"""Bring the work tree up to date; return its path."""
 		self.ensure_tools(('git', 'tar'))
-		series = read_series(self.repo / 'patches')
-		if not series:
+		series = self.load_series()
+		if not series and self.input_kind == 'repo':
 			say(f'no patches in {self.repo / "patches" / "series"}; using the base only')
 		selected = select_upto(series, self.args.upto)
 		repo_placed = collect_placed(self.repo)
+		if self.applied and (self.kernel / 'drivers' / 'virtio' / 'tests').is_dir():
+			say(f'{self.kernel} has drivers/virtio/tests: running its tests, placing none')
+			repo_placed = {}
 		self.cache.mkdir(parents=True, exist_ok=True)
 		with FileLock(self.cache / '.work.lock', 'work tree', self.args.lock_timeout):
 			return self._prepare_locked(selected, repo_placed)
@@ -826,8 +980,9 @@ class Runner:
 		h = hashlib.sha256()
 		for part in (LAYOUT_VERSION, base_id, repr(self.args.upto)):
 			h.update(part.encode() + b'\0')
-		for name, path, opts in selected:
+		for name, path, opts in selected + ([self.hook] if self.hook else []):
 			h.update(f'{name}\0{" ".join(opts)}\0{sha256_file(path)}\0'.encode())
+		h.update(f'input:{self.input_kind}\0'.encode())
 		patches_fp = h.hexdigest()
 		fp = sha256_bytes((patches_fp + json.dumps(repo_placed, sort_keys=True)).encode())
 		state = self.load_state()
@@ -862,7 +1017,9 @@ class Runner:
 		new = {'version': LAYOUT_VERSION, 'base_id': base_id if reuse else None,
 		       'upto': self.args.upto, 'fingerprint': None, 'patches_fp': patches_fp,
 		       'patch_tip': None, 'exported_tip': None, 'placed_head': None, 'placed': {},
-		       'applied': [], 'preparing': {'snap': snap if reuse else {}}}
+		       'applied': [], 'preparing': {'snap': snap if reuse else {}},
+		       'input': {'kind': self.input_kind,
+				 'path': str(self.series_path or self.kernel or self.repo / 'patches')}}
 		# Recorded before the tree is touched: until the prepare completes,
 		# the tree is the runner's (see check_interrupted()).
 		self.save_state(new)
@@ -890,6 +1047,8 @@ class Runner:
 			raise RunnerError(EXIT_SERIES, f'patch {idx}/{len(selected)} {failed} does not apply '
 					  f'(git am failed and was aborted; work tree left at the previous patch)')
 		say(f'applied {len(selected)} patch(es) with git am')
+		if self.hook:
+			self.apply_hook(state)
 		head, n = self.place_files(repo_placed, {}, update=False)
 		snap = state['preparing'].get('snap') or {}
 		kept = self.restore_mtimes(snap) if snap else 0
@@ -900,6 +1059,22 @@ class Runner:
 		self.save_state(state)
 		say(f'placed {n} new file(s); work tree ready' +
 		    (f' ({kept} unchanged file(s) kept their mtime)' if snap else ''))
+
+	def apply_hook(self, state):
+		"""This repo's KUnit hook patch, unless the tree builds drivers/virtio/tests/ already."""
+		name, path, opts = self.hook
+		if tree_has_hook(self.wt):
+			say(f'drivers/virtio/Makefile builds tests/ already; not applying {name}')
+			return
+		failed, _ = self.apply_series([self.hook])
+		if failed:
+			del state['preparing']
+			self.save_state(state)
+			raise RunnerError(EXIT_SERIES, f'the KUnit hook patch {name} of {self.repo / "patches"} '
+					  'does not apply on top of the series (git am failed and was aborted)')
+		state['patch_tip'] = self.git.out('rev-parse', 'HEAD')
+		state['applied'].append(name)
+		say(f'applied the KUnit hook patch {name}')
 
 	def _update_placed(self, state, repo_placed, fp):
 		old = state.get('placed', {})
@@ -984,8 +1159,15 @@ class Runner:
 	# ---- export ---------------------------------------------------------
 
 	def export(self):
+		if self.series_path or self.applied:
+			raise RunnerError(EXIT_EXPORT, 'export refused: it writes back the series of '
+					  f'{self.repo / "patches"} only, never a series given with --series or '
+					  'a tree given with --applied (nothing was written)')
 		self.ensure_tools(('git',))
 		state = self.load_state()
+		if state is not None and state.get('input', {}).get('kind', 'repo') != 'repo':
+			raise RunnerError(EXIT_EXPORT, f'export refused: {self.wt} holds a series that is '
+					  f'not the one of {self.repo / "patches"} (nothing was written)')
 		if state is not None and 'preparing' in state:
 			raise RunnerError(EXIT_EXPORT, f'export refused: the last prepare of {self.wt} was '
 					  f"interrupted; run '{PROG} tree' to finish it first (nothing was written)")
@@ -1222,6 +1404,7 @@ class Runner:
 
 		err_re = re.compile(r'(^|: )(fatal )?error:|undefined reference|Error \d')
 		errors = []
+		disk = []
 
 		def reader():
 			with open(log, 'w') as lf:
@@ -1231,6 +1414,8 @@ class Runner:
 						objs[0] += 1
 					elif err_re.search(line) and len(errors) < 20:
 						errors.append(line.rstrip('\n'))
+					if DISK_FULL_RE.search(line) and not disk:
+						disk.append(line.strip())
 					tail.append(line.rstrip('\n'))
 					del tail[:-40]
 		th = threading.Thread(target=reader, daemon=True)
@@ -1246,6 +1431,9 @@ class Runner:
 		if p.returncode != 0:
 			for l in (errors or tail[-20:]):
 				out(f'  {l}')
+			if disk:
+				raise RunnerError(EXIT_ENV, f'build failed: no space left on the device ({disk[0]}); '
+						  f'full log: {log}')
 			raise RunnerError(EXIT_BUILD, f'build failed (exit {p.returncode}); full log: {log}')
 		if objs[0] == 0:
 			say(f'build: nothing to rebuild ({dt:.1f}s)')
@@ -1269,11 +1457,13 @@ class Runner:
 			with open(raw, errors='backslashreplace') as f:
 				splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
 		passed = failed = skipped = 0
+		self.case_counts = None
 		if js.exists():
 			try:
 				misc = json.loads(js.read_text())['misc']
 				passed, skipped = misc['passed'], misc['skipped']
 				failed = misc['failed'] + misc['crashed'] + misc.get('errors', 0)
+				self.case_counts = (passed, failed, skipped)
 			except (ValueError, KeyError, TypeError):
 				say(f'cannot read {js}')
 				failed = 1
@@ -1680,6 +1870,16 @@ def kunit_json_counts(js, raw_log=None):
 	return tuple(c)
 
 
+def kunit_json_cases(js):
+	"""(passed, failed, skipped) KUnit cases of a kunit.py --json file, or None."""
+	try:
+		misc = json.loads(Path(js).read_text())['misc']
+		return (misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0),
+			misc['skipped'])
+	except (OSError, ValueError, KeyError, TypeError):
+		return None
+
+
 def kunit_json_suite_counts(js):
 	"""{suite: (passed, failed, skipped)} of a kunit.py --json file ({} if unreadable)."""
 	try:
@@ -1711,13 +1911,79 @@ def fix_proof_counts(c, js):
 		c[2] - suite[2])
 
 
+# Exit codes of an infrastructure failure: the machine, not the code tested.
+INFRA_CODES = (EXIT_ENV, EXIT_CHECKSUM)
+
+
+def disk_error(e):
+	"""RunnerError(EXIT_ENV) for an OSError of a full disk, else None."""
+	if isinstance(e, OSError) and e.errno in DISK_ERRNOS:
+		return RunnerError(EXIT_ENV, f'no space left on the device: {e.filename or ""} '
+				   f'({e.strerror})')
+	return None
+
+
+class StageRecord:
+	"""What test-all reports of one stage (test-all.json, test-all.xml)."""
+
+	def __init__(self, index, name):
+		self.index, self.name = index, name
+		self.counts = (0, 0, 0)
+		self.kunit = (0, 0, 0)		# KUnit cases among self.counts
+		self.kunit_json, self.junit = [], []	# kunit.py's files; junit: (path, label)
+		self.errors = []		# (exit code, message)
+		self.infra = 0			# failures counted for infrastructure errors
+		self.duration = 0.0
+		self.log = None
+
+	@property
+	def checks(self):
+		return tuple(a - b for a, b in zip(self.counts, self.kunit))
+
+	@property
+	def status(self):
+		"""pass, fail, skip or error (every failure is an infrastructure one)."""
+		p, f, sk = self.counts
+		if f == 0:
+			return 'skip' if p == 0 and sk else 'pass'
+		return 'error' if self.infra >= f else 'fail'
+
+
 class TestAll:
-	"""Context of the test-all stages; each stage returns (passed, failed, skipped)."""
+	"""Context of the test-all stages; each stage returns (passed, failed, skipped).
+
+	A stage also notes in self.rec (StageRecord) the kunit.py files of its
+	runs, the KUnit cases among its counts and the errors it counted.
+	"""
 
 	def __init__(self, args, env=None, is_root=None):
 		self.args, self.env, self.is_root = args, env, is_root
 		self.main = Runner(args, env=env, is_root=is_root)
 		self.penv = dict(self.main.env)
+		self.rec = StageRecord(0, '')
+
+	def error(self, e):
+		"""Say and record the RunnerError @e; it counts as one failure."""
+		say(e.message)
+		self.rec.errors.append((e.code, e.message))
+		if e.code in INFRA_CODES:
+			self.rec.infra += 1
+		return (0, 1, 0)
+
+	def note_kunit(self, js, junit=None, cases=None, label=None):
+		"""Record a kunit.py run: its --json (and --junit) file, its counted cases."""
+		if Path(js).exists():
+			self.rec.kunit_json.append(str(js))
+		if junit and Path(junit).exists() and cases is not None:
+			self.rec.junit.append((str(junit), label))
+		if cases:
+			self.rec.kunit = tuple(a + b for a, b in zip(self.rec.kunit, cases))
+
+	def note_runner(self, r, label=None, counted=True):
+		if r.counts is None:  # no exec step: its out dir holds older files
+			return
+		self.note_kunit(r.out_dir / 'results.json', r.out_dir / 'results.xml',
+				r.case_counts if counted else None, label)
 
 	def sub_args(self, **kw):
 		a = argparse.Namespace(**vars(self.args))
@@ -1725,10 +1991,17 @@ class TestAll:
 			setattr(a, k, v)
 		return a
 
-	def runner_stage(self, args, check=None):
+	def runner_stage(self, args, check=None, label=None, adjust=None):
 		r = Runner(args, env=self.env, is_root=self.is_root)
-		r.run()
+		try:
+			r.run()
+		finally:
+			if adjust is None:
+				self.note_runner(r, label)
 		c = r.counts or (0, 1, 0)
+		if adjust:
+			c, cases = adjust(c, r)
+			self.note_kunit(r.out_dir / 'results.json', r.out_dir / 'results.xml', cases, label)
 		if check:
 			ok = check(r)
 			c = (c[0] + (1 if ok else 0), c[1] + (0 if ok else 1), c[2])
@@ -1758,13 +2031,13 @@ class TestAll:
 
 def stage_selftests(ta):
 	with tempfile.NamedTemporaryFile(prefix='kunit-runner-counts-', suffix='.json') as tf:
-		r = subprocess.run([sys.executable, str(Path(__file__).resolve()), 'selftest',
+		rc, _ = stream_cmd([sys.executable, str(Path(__file__).resolve()), 'selftest',
 				    '--counts-file', tf.name], env=ta.env)
 		try:
 			st = tuple(json.loads(Path(tf.name).read_text()))
 		except (OSError, ValueError):
 			st = (0, 1, 0)
-	if r.returncode != 0 and st[1] == 0:
+	if rc != 0 and st[1] == 0:
 		st = (st[0], 1, st[2])
 	return st
 
@@ -1785,8 +2058,8 @@ def contract_verdict(js):
 	if not suites & mapped:
 		say('contract verdict: no suite of the contract map ran; skipped')
 		return (0, 0, 1)
-	rc = subprocess.run([sys.executable, str(HERE / 'verdict.py'), str(js),
-			     '--json', str(Path(js).with_name('verdict.json'))]).returncode
+	rc, _ = stream_cmd([sys.executable, str(HERE / 'verdict.py'), str(js),
+			    '--json', str(Path(js).with_name('verdict.json'))])
 	say('contract verdict: ' + ('every item proven' if rc == 0 else
 				    f'verdict.py exited {rc}: not every item proven'))
 	return (1, 0, 0) if rc == 0 else (0, 1, 0)
@@ -1794,7 +2067,10 @@ def contract_verdict(js):
 
 def stage_kunit(ta):
 	r = Runner(ta.args, env=ta.env, is_root=ta.is_root)
-	r.run()
+	try:
+		r.run()
+	finally:
+		ta.note_runner(r)
 	c = r.counts or (0, 1, 0)
 	v = contract_verdict(r.out_dir / 'results.json')
 	return tuple(a + b for a, b in zip(c, v))
@@ -1830,6 +2106,10 @@ def stage_base_proof(ta):
 	"no functional change" proof of every patch before the noirq core. At
 	--upto 0 the proof of the first patch, an upstream fix, must fail.
 	"""
+	if ta.main.input_kind != 'repo':
+		say('the base proof and bisect run on the series of patches/ only; stage skipped '
+		    '(counted as 1 skipped)')
+		return 0, 0, 1
 	n = len(read_series(ta.main.repo / 'patches')) - 1
 	total = (0, 0, 0)
 	for k in range(0, max(n, 0) + 1):
@@ -1838,15 +2118,31 @@ def stage_base_proof(ta):
 		a = ta.sub_args(upto=k, kunitconfig=[str(BASE_KUNITCONFIG)], build_dir=None,
 				filter=None, out=str(ta.main.out_dir / f'base-upto{k}'))
 		try:
-			c = ta.runner_stage(a)
-			if k == 0:
-				c = fix_proof_counts(c, Path(a.out) / 'results.json')
+			c = ta.runner_stage(a, label=f'--upto {k}', adjust=fix_proof_adjust if k == 0 else None)
 		except RunnerError as e:
-			say(e.message)
-			c = (0, 1, 0)
+			c = ta.error(e)
 		say(f'{what} --upto {k}: {summary_line(*c)}')
 		total = tuple(x + y for x, y in zip(total, c))
 	return total
+
+
+def fix_proof_adjust(c, r):
+	"""(counts, KUnit cases) of the --upto 0 run: the fix-proof suite is one check."""
+	js = r.out_dir / 'results.json'
+	cases = r.case_counts
+	suite = kunit_json_suite_counts(js).get(FIX_PROOF_SUITE)
+	if cases and suite:
+		cases = tuple(a - b for a, b in zip(cases, suite))
+	return fix_proof_counts(c, js), cases
+
+
+def script_counts(ta, what, rc, lines):
+	"""parse_summary() of a stage script; its exit code 3 is an infrastructure failure."""
+	c = parse_summary(lines, rc)
+	if rc == EXIT_ENV:
+		ta.rec.errors.append((rc, f'{what} exited {rc} (missing environment)'))
+		ta.rec.infra += c[1]
+	return c
 
 
 def stage_e2e(ta):
@@ -1857,7 +2153,7 @@ def stage_e2e(ta):
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
-	return parse_summary(lines, rc)
+	return script_counts(ta, 'e2e.py', rc, lines)
 
 
 def stage_x86_64(ta):
@@ -1866,14 +2162,17 @@ def stage_x86_64(ta):
 	bdir = Path(str(ta.main.cache / 'build' / ta.main.wt.name) + '-x86_64-kunit')
 	odir = ta.main.out_dir / 'x86_64'
 	odir.mkdir(parents=True, exist_ok=True)
-	js = odir / 'results.json'
-	if js.exists():
-		js.unlink()
+	js, ju = odir / 'results.json', odir / 'results.xml'
+	for f in (js, ju):
+		if f.exists():
+			f.unlink()
 	jobs = ta.args.jobs or len(os.sched_getaffinity(0))
-	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--jobs={jobs}'], env=ta.penv)
+	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--junit={ju}',
+				f'--jobs={jobs}'], env=ta.penv)
 	if (bdir / 'test.log').exists():
 		shutil.copyfile(bdir / 'test.log', odir / 'test.log')
 	c = kunit_json_counts(js, bdir / 'test.log')
+	ta.note_kunit(js, ju, kunit_json_cases(js))
 	if rc != 0 and c[1] == 0:
 		say(f'kunit-x86_64.sh exit {rc}; counting one failure')
 		c = (c[0], 1, c[2])
@@ -1889,7 +2188,10 @@ def stage_coverage(ta):
 	try:
 		r.coverage()
 	except RunnerError as e:
-		say(e.message)
+		ta.error(e)
+	# Its cases are not counted (only its failures, as checks): kunit.py's
+	# JSON is reported, its JUnit not merged.
+	ta.note_runner(r, counted=False)
 	return r.cov_counts
 
 
@@ -1908,44 +2210,236 @@ def stage_series_checks(ta):
 	if ta.args.jobs:
 		cmd.append(f'--jobs={ta.args.jobs}')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
-	return parse_summary(lines, rc)
+	return script_counts(ta, 'series_checks.py', rc, lines)
+
+
+class _Tee:
+	"""sys.stdout that also writes to a stage's log file."""
+
+	def __init__(self, stream, f):
+		self.stream, self.f = stream, f
+
+	def write(self, s):
+		self.f.write(s)
+		return self.stream.write(s)
+
+	def flush(self):
+		self.f.flush()
+		self.stream.flush()
+
+	def __getattr__(self, name):
+		return getattr(self.stream, name)
+
+
+def slug(text):
+	return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')[:40]
+
+
+def repo_commit(repo, env):
+	"""git rev-parse HEAD of @repo, with -dirty if its work tree has changes; None if no git."""
+	g = Git(repo, env)
+	head = g.try_out('rev-parse', 'HEAD')
+	if not head:
+		return None
+	st = g('--no-optional-locks', 'status', '--porcelain', check=False).stdout.strip()
+	return head + ('-dirty' if st else '')
+
+
+def counts_dict(c):
+	return {'passed': c[0], 'failed': c[1], 'skipped': c[2]}
+
+
+def add_counts(*cs):
+	return tuple(sum(c[k] for c in cs) for k in range(3))
+
+
+def write_json_report(path, report):
+	tmp = Path(str(path) + '.tmp')
+	tmp.write_text(json.dumps(report, indent=1) + '\n')
+	os.replace(tmp, path)
+
+
+def log_tail(path, n=30):
+	try:
+		with open(path, errors='backslashreplace') as f:
+			return ''.join(f.readlines()[-n:])
+	except (OSError, TypeError):
+		return ''
+
+
+def junit_report(records, duration):
+	"""The merged JUnit XML tree: one <testsuite> per stage.
+
+	A KUnit stage holds kunit.py's own --junit trees as they are (under a
+	<testsuite> named after the run when the stage has several runs) and
+	one testcase for its other checks, if any; any other stage is one
+	testcase, with <failure>, <error> (infrastructure) or <skipped>.
+	"""
+	total = add_counts(*(r.counts for r in records))
+	root = ET.Element('testsuites', {'name': 'test-all', 'tests': str(sum(total)),
+					 'failures': str(total[1]), 'skipped': str(total[2]),
+					 'time': f'{duration:.3f}'})
+	for r in records:
+		p, f, sk = r.counts
+		err = min(r.infra, f)
+		ts = ET.SubElement(root, 'testsuite', {
+			'name': f'{r.index} {r.name}', 'tests': str(p + f + sk), 'failures': str(f - err),
+			'errors': str(err), 'skipped': str(sk), 'time': f'{r.duration:.3f}'})
+		merged = 0
+		for path, label in r.junit:
+			try:
+				el = ET.parse(path).getroot()
+			except (OSError, ET.ParseError) as e:
+				say(f'cannot merge {path} into the JUnit report: {e}')
+				continue
+			(ET.SubElement(ts, 'testsuite', {'name': label}) if label else ts).append(el)
+			merged += 1
+		c = r.checks if merged else r.counts
+		if merged and not any(c):
+			continue
+		tc = ET.SubElement(ts, 'testcase', {'classname': 'test-all', 'time': f'{r.duration:.3f}',
+						    'name': r.name + (' (checks)' if merged else '')})
+		msg = summary_line(*c)
+		text = ''.join(f'exit code {code}: {m}\n' for code, m in r.errors)
+		if r.log:
+			text += f'log: {r.log}\n' + log_tail(r.log)
+		if r.status == 'error':
+			ET.SubElement(tc, 'error', {'message': msg, 'type': 'infrastructure'}).text = text
+		elif c[1]:
+			ET.SubElement(tc, 'failure', {'message': msg}).text = text
+		elif c[2] and not c[0]:
+			ET.SubElement(tc, 'skipped', {'message': msg})
+		if r.log:
+			ET.SubElement(tc, 'system-out').text = f'log: {r.log}'
+	ET.indent(root)
+	return ET.ElementTree(root)
+
+
+def run_stage(ta, rec, fn):
+	"""Run one stage with its output teed to rec.log; fill in rec."""
+	t0 = time.time()
+	old = sys.stdout
+	try:
+		lf = open(rec.log, 'w')
+	except OSError as e:
+		say(f'cannot write the stage log {rec.log}: {e.strerror}')
+		lf, rec.log = None, None
+	if lf:
+		sys.stdout = _Tee(old, lf)
+	try:
+		try:
+			c = fn(ta)
+		except OSError as e:
+			err = disk_error(e)
+			if err is None:
+				raise
+			raise err
+	except RunnerError as e:
+		c = ta.error(e)
+	except Exception:  # noqa: a broken stage must not hide the others
+		import traceback
+		traceback.print_exc(file=sys.stdout)
+		c = ta.error(RunnerError(EXIT_INTERNAL, f'internal error in stage "{rec.name}"; '
+					 'counting one failure'))
+	finally:
+		sys.stdout = old
+		if lf:
+			lf.close()
+	rec.counts = tuple(c)
+	# cases a stage noted can never exceed what it counts
+	rec.kunit = tuple(min(a, b) for a, b in zip(rec.kunit, rec.counts))
+	rec.duration = time.time() - t0
+	return rec
+
+
+def test_all_exit(records):
+	"""0 if nothing failed; EXIT_ENV if every failed stage failed for
+	infrastructure reasons only (status error); else EXIT_TESTS_FAILED."""
+	failed = [r for r in records if r.counts[1]]
+	if not failed:
+		return EXIT_OK
+	if all(r.status == 'error' for r in failed):
+		return EXIT_ENV
+	return EXIT_TESTS_FAILED
 
 
 def cmd_test_all(args, env=None, is_root=None):
 	"""Every stage (or, with --quick, self-tests + KUnit suite); one combined line."""
 	ta = TestAll(args, env=env, is_root=is_root)
+	# bad input options are one usage error, not a failure of every stage
+	ta.main.check_input_options()
+	if ta.main.series_path and not series_input_kind(ta.main.series_path):
+		raise RunnerError(EXIT_USAGE, f'--series {ta.main.series_path}: no such file or directory')
 	stages = ta.stages()
-	results = []
+	records = []
+	started = datetime.datetime.now(datetime.timezone.utc)
 	t_all = time.time()
+	out_dir = ta.main.out_dir
+	logs = out_dir / 'test-all-logs'
+	try:
+		logs.mkdir(parents=True, exist_ok=True)
+	except OSError as e:
+		raise disk_error(e) or RunnerError(EXIT_ENV, f'cannot create {logs}: {e.strerror}')
 	for i, (title, fn) in enumerate(stages, 1):
 		out(f'==== test-all [{i}/{len(stages)}] {title} ====')
-		t0 = time.time()
-		try:
-			c = fn(ta)
-		except RunnerError as e:
-			say(e.message)
-			c = (0, 1, 0)
-		except Exception:  # noqa: a broken stage must not hide the others
-			import traceback
-			traceback.print_exc()
-			say(f'internal error in stage "{title}"; counting one failure')
-			c = (0, 1, 0)
-		dt = time.time() - t0
-		results.append((title, c, dt))
+		ta.rec = rec = StageRecord(i, title)
+		rec.log = logs / f'{i}-{slug(title)}.log'
+		run_stage(ta, rec, fn)
+		records.append(rec)
+		c = rec.counts
 		out(f'==== test-all [{i}/{len(stages)}] {title}: {summary_line(*c)} -- '
-		    f'{"FAIL" if c[1] else "ok"} ({fmt_time(dt)}) ====')
+		    f'{"FAIL" if c[1] else "ok"} ({fmt_time(rec.duration)}) ====')
+	duration = time.time() - t_all
 	out('test-all summary:')
-	for title, c, dt in results:
-		out(f'  {"FAIL" if c[1] else "ok  "} {fmt_time(dt):>7}  {title}: {summary_line(*c)}')
+	for r in records:
+		tag = {'fail': 'FAIL', 'error': 'ERR '}.get(r.status, 'ok  ')
+		out(f'  {tag} {fmt_time(r.duration):>7}  {r.name}: {summary_line(*r.counts)}')
 	tier = ' (--quick: self-tests and the UML KUnit suite only)' if args.quick else \
 		(' (--full: the whole matrix)' if args.full else ' (CI tier; --full runs the whole matrix)')
-	out(f'  total wall time {fmt_time(time.time() - t_all)}' + tier)
+	out(f'  total wall time {fmt_time(duration)}' + tier)
 	start = (env if env is not None else os.environ).get('NOIRQ_CI_START')
 	if start and start.isdigit():
 		out(f'  .ci/run elapsed {fmt_time(time.time() - int(start))} (package install included)')
-	total = tuple(sum(c[k] for _, c, _ in results) for k in range(3))
+	total = add_counts(*(r.counts for r in records))
+	kunit = add_counts(*(r.kunit for r in records))
+	checks = add_counts(*(r.checks for r in records))
+	code = test_all_exit(records)
+	if code == EXIT_ENV:
+		out(f'  every failure is an infrastructure failure (exit code {EXIT_ENV}), not a test result')
+	js, xml = out_dir / 'test-all.json', out_dir / 'test-all.xml'
+	report = {
+		'report': 'kunit-runner test-all', 'version': 1,
+		'tier': 'quick' if args.quick else ('full' if args.full else 'ci'),
+		'repo': {'path': str(ta.main.repo), 'commit': repo_commit(ta.main.repo, ta.main.env)},
+		'base': ta.main.base_info(),
+		'series': ta.main.series_info(),
+		'started': started.isoformat(timespec='seconds'), 'duration': round(duration, 3),
+		'stages': [{
+			'index': r.index, 'name': r.name, 'status': r.status, **counts_dict(r.counts),
+			'kunit_cases': counts_dict(r.kunit), 'checks': counts_dict(r.checks),
+			'duration': round(r.duration, 3), 'log': str(r.log) if r.log else None,
+			'kunit_json': r.kunit_json, 'kunit_junit': [p for p, _ in r.junit],
+			'errors': [{'exit_code': code_, 'message': m, 'infrastructure': code_ in INFRA_CODES}
+				   for code_, m in r.errors]} for r in records],
+		'total': counts_dict(total), 'kunit_cases': counts_dict(kunit), 'checks': counts_dict(checks),
+		'status': {EXIT_OK: 'pass', EXIT_ENV: 'error'}.get(code, 'fail'), 'exit_code': code,
+		'reports': {'json': str(js), 'junit': str(xml)},
+	}
+	written = []
+	try:
+		write_json_report(js, report)
+		written.append(js)
+		junit_report(records, duration).write(xml, encoding='utf-8', xml_declaration=True)
+		written.append(xml)
+	except OSError as e:
+		say(f'cannot write {xml if written else js}: {e.strerror}')
+		code = code or EXIT_ENV
+	for w in written:
+		out(f'  report: {w}')
+	out(f'  stage logs: {logs}/')
+	out(f'KUnit cases: {summary_line(*kunit)}; checks: {summary_line(*checks)}')
 	out(summary_line(*total))
-	return EXIT_OK if total[1] == 0 else EXIT_TESTS_FAILED
+	return code
 
 
 # --------------------------------------------------------------------------
@@ -1968,6 +2462,12 @@ def build_parser():
 		       'coverage: gcov run of the suite, coverage of the lines the series adds or changes')
 	p.add_argument('--kernel', metavar='DIR', help='use this kernel tree as base instead of the '
 		       'pinned Debian package (env NOIRQ_KUNIT_KERNEL)')
+	p.add_argument('--series', metavar='PATH', help='apply this series instead of patches/: a '
+		       'quilt directory (series file + patches), a directory of git format-patch files '
+		       '(file name order) or an mbox (b4 am); the KUnit hook patch of patches/ follows '
+		       'unless the series builds drivers/virtio/tests/ itself; our tests are placed on top')
+	p.add_argument('--applied', action='store_true', help='with --kernel TREE: the tree carries '
+		       'a series already; apply no patch, place the tests (and the hook) only if absent')
 	p.add_argument('--cache', metavar='DIR', help='cache directory (env NOIRQ_KUNIT_CACHE; '
 		       'default ${XDG_CACHE_HOME:-~/.cache}/noirq-kunit)')
 	p.add_argument('--repo', metavar='DIR', help=argparse.SUPPRESS)
@@ -2026,6 +2526,12 @@ def main(argv=None, env=None, is_root=None):
 	except RunnerError as e:
 		say(e.message)
 		return e.code
+	except OSError as e:
+		err = disk_error(e)
+		if err is None:
+			raise
+		say(err.message)
+		return err.code
 	except KeyboardInterrupt:
 		say('interrupted')
 		return EXIT_INTERRUPTED

@@ -37,6 +37,7 @@ O ?= .
 
 linux:
 \t@if [ -n "$$FAKE_BUILD_FAIL" ]; then echo "drivers/virtio/virtio.c:1:1: error: fake failure" >&2; exit 2; fi
+\t@if [ -n "$$FAKE_BUILD_ENOSPC" ]; then echo "fatal error: error writing to /tmp/cc.s: No space left on device" >&2; exit 2; fi
 \t@echo "  CC      drivers/virtio/virtio.o"
 \t@mkdir -p $(O)/drivers/virtio && echo "savedcmd_drivers/virtio/virtio.o := gcc $(KCFLAGS) -c -o drivers/virtio/virtio.o drivers/virtio/virtio.c" > $(O)/drivers/virtio/.virtio.o.cmd
 \t@touch $(O)/linux
@@ -98,7 +99,12 @@ if a.json:
         json.dump({'name': 'KUnit Test Group', 'test_cases': [], 'misc': misc,
                    'sub_groups': groups}, f)
 if a.junit:
-    open(a.junit, 'w').write('<testsuites/>\n')
+    # kunit_junit.py's shape: the root group, one <testsuite> per suite
+    cases = ''.join(f'<testcase name="case{i}"/>' for i in range(passed)) + \
+        ''.join(f'<testcase name="bad{i}"><failure>Test Failed</failure></testcase>' for i in range(failed))
+    open(a.junit, 'w').write(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="KUnit Test Group" tests="{passed + failed}">'
+        f'<testsuite name="virtio_pm_demo">{cases}</testsuite></testsuite>\n')
 print(f'[00:00:00] Testing complete. Ran {misc["tests"]} tests: passed: {passed}')
 sys.exit(1 if failed else 0)
 '''
@@ -567,6 +573,172 @@ class PrepareTest(TestCase):
 		self.assertCode(self.e.main('run', '--kunitconfig', str(self.e.tmp / 'nope')), kr.EXIT_USAGE)
 
 
+def make_series(kernel, workdir, commits, cover=True):
+	"""git format-patch files of @commits ([({path: text}, subject)]) on @kernel.
+
+	Returns the output dir (0000-cover-letter.patch when @cover, then
+	0001-..., 0002-...) and the same series as one mbox (what b4 am writes).
+	"""
+	workdir = Path(workdir)
+	shutil.copytree(kernel, workdir)
+	git(workdir, 'init', '-q')
+	git(workdir, 'add', '-A', '-f')
+	git(workdir, 'commit', '-q', '-m', 'base')
+	git(workdir, 'tag', 'base')
+	for edits, subject in commits:
+		for p, t in edits.items():
+			write(workdir / p, t)
+		git(workdir, 'add', '-A', '-f')
+		git(workdir, 'commit', '-q', '-m', subject)
+	opts = ['--cover-letter'] if cover else []
+	git(workdir, 'format-patch', '-q', *opts, '-o', str(workdir / 'out'), 'base..HEAD')
+	mbox = workdir / 'v10.mbx'
+	mbox.write_text(git(workdir, 'format-patch', *opts, '--stdout', 'base..HEAD') + '\n')
+	return workdir / 'out', mbox
+
+
+# Their v10: two patches that depend on each other (so the order counts),
+# without our KUnit hook or tests.
+THEIR_V10 = [({'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq_v10;\n'}, 'virtio: noirq v10'),
+	     ({'drivers/virtio/virtio.c': 'int virtio;\n' * 5 + 'int noirq_v10_fixed;\n'},
+	      'virtio: noirq v10 fixup')]
+
+
+class SeriesInputTest(TestCase):
+	"""--series PATH (quilt dir, format-patch dir, mbox) and --kernel TREE --applied."""
+
+	def setUp(self):
+		super().setUp()
+		self.fp_dir, self.mbox = make_series(self.e.kernel, self.e.tmp / 'v10', THEIR_V10)
+		self.before = repo_files(self.e.repo)
+
+	def wt_of(self, *argv):
+		a = kr.build_parser().parse_args(list(argv) + ['--repo', str(self.e.repo)])
+		return kr.Runner(a, env={'NOIRQ_KUNIT_CACHE': str(self.e.cache)}).wt
+
+	def assertTheirSeries(self, wt, hook=True):
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		want = [kr.PLACED_SUBJECT] + (['virtio: hook tests'] if hook else []) + \
+			['virtio: noirq v10 fixup', 'virtio: noirq v10']
+		self.assertEqual(subjects[:-1], want, self.e.output)
+		self.assertTrue(subjects[-1].startswith('base: '))
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertNotIn('int noirq;', (wt / 'drivers/virtio/virtio.c').read_text())
+		# our contract suite is placed on their implementation
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* test */\n')
+		self.assertIn('tests/', (wt / 'drivers/virtio/Makefile').read_text())
+		# patches/ untouched; the tree of patches/ never made
+		self.assertEqual(repo_files(self.e.repo), self.before)
+		self.assertFalse(self.e.wt.exists())
+
+	def test_format_patch_directory(self):
+		self.assertCode(self.e.main('tree', '--series', str(self.fp_dir)), 0)
+		self.assertIn('skipping 0000-cover-letter.patch: no diff', self.e.output)
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.fp_dir))
+		self.assertIn(str(wt), self.e.output)
+		self.assertTheirSeries(wt)
+		self.assertIn('applied the KUnit hook patch 0002-virtio-hook-tests.patch', self.e.output)
+
+	def test_mbox_from_b4(self):
+		self.assertCode(self.e.main('run', '--series', str(self.mbox)), 0)
+		self.assertTheirSeries(self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.mbox)))
+		self.assertEqual(self.e.output.splitlines()[-1], '3 passed, 0 failed')
+		# the suite picked by the repo's .kunitconfig
+		cfg = [json.loads(l) for l in self.e.kunit_log.read_text().splitlines()][0]
+		self.assertIn(f'--kunitconfig={self.e.repo / ".kunitconfig"}', cfg)
+		# a second run touches nothing
+		self.assertCode(self.e.main('tree', '--series', str(self.mbox)), 0)
+		self.assertIn('up to date', self.e.output)
+
+	def test_quilt_directory(self):
+		q = self.e.tmp / 'quilt'
+		q.mkdir()
+		for p in sorted(self.fp_dir.glob('000[12]-*.patch')):
+			shutil.copy(p, q / p.name)
+		# the series file, not the names, gives the order
+		names = sorted(p.name for p in q.iterdir())
+		write(q / 'series', f'# v10\n{names[0]}\n{names[1]}\n')
+		self.assertCode(self.e.main('tree', '--series', str(q)), 0)
+		self.assertTheirSeries(self.wt_of('--kernel', str(self.e.kernel), '--series', str(q)))
+		write(q / 'series', f'{names[1]}\n{names[0]}\n')
+		self.assertCode(self.e.main('tree', '--series', str(q)), kr.EXIT_SERIES)
+		self.assertIn(f'patch 1/2 {names[1]} does not apply', self.e.output)
+
+	def test_series_with_its_own_hook_and_tests(self):
+		fp, _ = make_series(self.e.kernel, self.e.tmp / 'v11', THEIR_V10 + [
+			({'drivers/virtio/Makefile': 'obj-y += virtio.o\nobj-$(CONFIG_KUNIT) += tests/\n',
+			  'drivers/virtio/tests/virtio_pm_test.c': '/* their test */\n'}, 'virtio: their tests')],
+			cover=False)
+		self.assertCode(self.e.main('tree', '--series', str(fp)), 0)
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(fp))
+		self.assertIn('builds tests/ already; not applying 0002-virtio-hook-tests.patch', self.e.output)
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		self.assertEqual(subjects[:2], [kr.PLACED_SUBJECT, 'virtio: their tests'])
+		# our suite replaces theirs, and says so
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* test */\n')
+		self.assertIn('placed file drivers/virtio/tests/virtio_pm_test.c replaces', self.e.output)
+
+	def test_export_refuses_a_foreign_series(self):
+		self.assertCode(self.e.main('tree', '--series', str(self.mbox)), 0)
+		self.assertCode(self.e.main('export', '--series', str(self.mbox)), kr.EXIT_EXPORT)
+		self.assertIn('export refused', self.e.output)
+		self.assertEqual(len(self.e.output.splitlines()), 1, self.e.output)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+		# a state that records a foreign series is refused too
+		wt = self.wt_of('--kernel', str(self.e.kernel), '--series', str(self.mbox))
+		st = json.loads(wt.with_name(wt.name + '.state.json').read_text())
+		self.assertEqual(st['input']['kind'], 'mbox')
+		self.e.main('tree')
+		sp = self.e.wt.with_name(self.e.wt.name + '.state.json')
+		main_state = json.loads(sp.read_text())
+		sp.write_text(json.dumps(dict(main_state, input=st['input'])))
+		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
+		self.assertIn('holds a series that is not the one of', self.e.output)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+
+	def test_applied_tree(self):
+		# a tree that carries their series, no tests, no hook
+		carried = self.e.tmp / 'v10'
+		git(carried, 'checkout', '-q', 'HEAD')
+		self.assertCode(self.e.main('tree', '--applied', '--kernel', str(carried), kernel=False), 0)
+		wt = self.wt_of('--kernel', str(carried), '--applied')
+		subjects = git(wt, 'log', '--format=%s').splitlines()
+		self.assertEqual(subjects[:2], [kr.PLACED_SUBJECT, 'virtio: hook tests'])
+		self.assertEqual(len(subjects), 3)
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertTrue((wt / 'drivers/virtio/tests/virtio_pm_test.c').is_file())
+		# a tree with tests and hook: nothing applied, nothing placed
+		write(carried / 'drivers/virtio/Makefile', 'obj-y += virtio.o\nobj-y += tests/\n')
+		write(carried / 'drivers/virtio/tests/virtio_pm_test.c', '/* theirs */\n')
+		git(carried, 'add', '-A', '-f')
+		git(carried, 'commit', '-q', '-m', 'tests')
+		self.assertCode(self.e.main('tree', '--applied', '--kernel', str(carried), kernel=False), 0)
+		self.assertEqual(git(wt, 'log', '--format=%s').splitlines()[:1], [kr.PLACED_SUBJECT])
+		self.assertEqual(len(git(wt, 'log', '--format=%s').splitlines()), 2)
+		self.assertEqual((wt / 'drivers/virtio/tests/virtio_pm_test.c').read_text(), '/* theirs */\n')
+		self.assertCode(self.e.main('export', '--applied', '--kernel', str(carried), kernel=False),
+				kr.EXIT_EXPORT)
+		self.assertEqual(repo_files(self.e.repo), self.before)
+
+	def test_bad_input_is_one_line(self):
+		empty = self.e.tmp / 'empty'
+		empty.mkdir()
+		cover_only = self.e.tmp / 'cover'
+		cover_only.mkdir()
+		shutil.copy(self.fp_dir / '0000-cover-letter.patch', cover_only)
+		for argv, what in ((['--series', str(self.e.tmp / 'nope')], 'no such file'),
+				   (['--series', str(empty)], 'neither a series file nor *.patch'),
+				   (['--series', str(cover_only)], 'no patch in it'),
+				   (['--series', str(self.mbox), '--upto', '1'], '--upto works on'),
+				   (['--series', str(self.mbox), '--applied'], 'exclude each other')):
+			self.assertCode(self.e.main('tree', *argv), kr.EXIT_USAGE)
+			self.assertIn(what, self.e.output)
+			self.assertEqual(len(self.e.output.strip().splitlines()), 1 + ('cover' in str(argv)),
+					 self.e.output)
+		self.assertCode(self.e.main('tree', '--applied', kernel=False), kr.EXIT_USAGE)
+		self.assertIn('--applied needs --kernel', self.e.output)
+
+
 class RunTest(TestCase):
 	def calls(self):
 		if not self.e.kunit_log.exists():
@@ -615,6 +787,10 @@ class RunTest(TestCase):
 		self.assertCode(self.e.main('run', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_BUILD)
 		self.assertIn('error: fake failure', self.e.output)
 		self.assertNotIn('exec', [c[0] for c in self.calls()])
+
+	def test_full_disk_is_missing_environment(self):
+		self.assertCode(self.e.main('run', extra_env={'FAKE_BUILD_ENOSPC': '1'}), kr.EXIT_ENV)
+		self.assertIn('build failed: no space left on the device', self.e.output)
 
 	def test_config_failure(self):
 		self.assertCode(self.e.main('run', extra_env={'FAKE_CONFIG_FAIL': '1'}), kr.EXIT_BUILD)
@@ -724,6 +900,9 @@ with open(os.environ['FAKE_KUNIT_LOG'] + '.e2e', 'a') as f:
 if os.environ.get('FAKE_E2E_FAIL'):
     print('5 passed, 2 failed')
     sys.exit(1)
+if os.environ.get('FAKE_E2E_ENV'):
+    print('e2e: missing packages: qemu-system-x86')
+    sys.exit(3)
 print('e2e: verdict: PASS')
 print('7 passed, 0 failed')
 """
@@ -877,6 +1056,117 @@ class TestAllTest(TestCase):
 				kr.EXIT_TESTS_FAILED)
 		self.assertIn('fix proof: virtio_ring_reset passes on the base', self.e.output)
 		self.assertIn('prefix --upto 0: 3 passed, 1 failed', self.e.output)
+
+	def report(self):
+		return json.loads((self.e.out / 'test-all.json').read_text())
+
+	def test_reports_of_a_run_with_one_failing_stage(self):
+		git(self.e.repo, 'init', '-q')
+		git(self.e.repo, 'add', '-A')
+		git(self.e.repo, 'commit', '-q', '-m', 'repo')
+		head = git(self.e.repo, 'rev-parse', 'HEAD')
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_E2E_FAIL': '1'}),
+				kr.EXIT_TESTS_FAILED)
+		lines = self.e.output.splitlines()
+		# the last line is as before, the cases and checks line just before it
+		self.assertEqual(lines[-1], '35 passed, 2 failed, 1 skipped')
+		self.assertEqual(lines[-2], 'KUnit cases: 22 passed, 0 failed; '
+				 'checks: 13 passed, 2 failed, 1 skipped')
+		js, xml = self.e.out / 'test-all.json', self.e.out / 'test-all.xml'
+		self.assertIn(f'  report: {js}', lines)
+		self.assertIn(f'  report: {xml}', lines)
+		rep = self.report()
+		self.assertEqual(rep['repo'], {'path': str(self.e.repo), 'commit': head})
+		self.assertEqual(rep['base'], {'kind': 'kernel', 'path': str(self.e.kernel)})
+		self.assertEqual(rep['total'], {'passed': 35, 'failed': 2, 'skipped': 1})
+		self.assertEqual(rep['kunit_cases'], {'passed': 22, 'failed': 0, 'skipped': 0})
+		self.assertEqual((rep['status'], rep['exit_code']), ('fail', kr.EXIT_TESTS_FAILED))
+		st = rep['stages']
+		self.assertEqual([s['index'] for s in st], list(range(1, 9)))
+		self.assertEqual([s['status'] for s in st], ['pass'] * 4 + ['fail'] + ['pass'] * 2 + ['skip'])
+		e2e = st[4]
+		self.assertEqual((e2e['passed'], e2e['failed'], e2e['skipped']), (5, 2, 0))
+		self.assertEqual(e2e['checks'], {'passed': 5, 'failed': 2, 'skipped': 0})
+		self.assertEqual(e2e['errors'], [])
+		self.assertIn('5 passed, 2 failed', Path(e2e['log']).read_text())
+		for s in st:
+			self.assertEqual(set(s), {'index', 'name', 'status', 'passed', 'failed', 'skipped',
+						  'kunit_cases', 'checks', 'duration', 'log', 'kunit_json',
+						  'kunit_junit', 'errors'})
+			self.assertIsInstance(s['duration'], float)
+			self.assertTrue(Path(s['log']).is_file(), s)
+			for k in ('passed', 'failed', 'skipped'):
+				self.assertEqual(s[k], s['kunit_cases'][k] + s['checks'][k], s)
+		# stage 2: its cases are KUnit cases, its JSON kept per run
+		self.assertEqual(st[1]['kunit_cases'], {'passed': 5, 'failed': 0, 'skipped': 0})
+		self.assertEqual(st[1]['kunit_json'], [str(self.e.out / 'results.json')])
+		self.assertEqual(st[3]['kunit_json'], [str(self.e.out / f'base-upto{k}' / 'results.json')
+						       for k in (0, 1)])
+		self.assertEqual(st[0]['checks']['passed'], 5)
+		# the JUnit file: every stage one <testsuite>, kunit.py's own merged in
+		import xml.etree.ElementTree as ET
+		root = ET.parse(xml).getroot()
+		self.assertEqual(root.tag, 'testsuites')
+		suites = root.findall('testsuite')
+		self.assertEqual([t.get('name') for t in suites], [f'{s["index"]} {s["name"]}' for s in st])
+		self.assertEqual(suites[1].find('testsuite').get('name'), 'KUnit Test Group')
+		self.assertEqual(len(suites[1].findall('.//testcase')), 5)
+		self.assertEqual([t.get('name') for t in suites[3].findall('testsuite')], ['--upto 0', '--upto 1'])
+		fail = suites[4].find('testcase/failure')
+		self.assertEqual(fail.get('message'), '5 passed, 2 failed')
+		self.assertIn(e2e['log'], fail.text)
+		self.assertIsNotNone(suites[7].find('testcase/skipped'))
+		self.assertEqual(root.get('failures'), '2')
+		# a change in the repo's work tree is told
+		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* changed */\n')
+		self.assertCode(self.e.main('test-all', '--quick'), 0)
+		self.assertEqual(self.report()['repo']['commit'], head + '-dirty')
+		self.assertEqual(self.report()['tier'], 'quick')
+
+	def test_infrastructure_failure_has_its_own_exit_code(self):
+		# a full disk fails every build: no test result, exit code 3
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_ENOSPC': '1'}), kr.EXIT_ENV)
+		self.assertIn('no space left on the device', self.e.output)
+		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
+		rep = self.report()
+		self.assertEqual((rep['status'], rep['exit_code']), ('error', kr.EXIT_ENV))
+		self.assertEqual([s['status'] for s in rep['stages']][1:4], ['error'] * 3)
+		err = rep['stages'][1]['errors']
+		self.assertEqual(len(err), 1)
+		self.assertEqual((err[0]['exit_code'], err[0]['infrastructure']), (kr.EXIT_ENV, True))
+		import xml.etree.ElementTree as ET
+		suites = ET.parse(self.e.out / 'test-all.xml').getroot().findall('testsuite')
+		self.assertEqual(suites[1].find('testcase/error').get('type'), 'infrastructure')
+		self.assertEqual(suites[1].get('errors'), '1')
+		# a stage script that exits 3 (missing environment) is one too
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_E2E_ENV': '1'}), kr.EXIT_ENV)
+		self.assertEqual(self.report()['stages'][4]['status'], 'error')
+		# with a test failure besides, the run's verdict is the test failure
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_ENOSPC': '1',
+								   'FAKE_E2E_FAIL': '1'}),
+				kr.EXIT_TESTS_FAILED)
+		self.assertEqual([s['status'] for s in self.report()['stages']][1:5], ['error'] * 3 + ['fail'])
+		# a build that fails for the code stays a test failure
+		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.report()['stages'][1]['status'], 'fail')
+
+	def test_foreign_series(self):
+		_, mbox = make_series(self.e.kernel, self.e.tmp / 'v10', THEIR_V10)
+		self.assertCode(self.e.main('test-all', '--series', str(mbox)), 0)
+		rep = self.report()
+		self.assertEqual(rep['series'], {'kind': 'mbox', 'path': str(mbox), 'patches': 2})
+		# the base proof and bisect are of patches/ only
+		self.assertEqual(rep['stages'][3]['status'], 'skip')
+		self.assertIn('run on the series of patches/ only', self.e.output)
+		self.assertFalse(self.e.wt.exists())
+		wt = Path(str(self.e.wt) + '-series-' +
+			  kr.hashlib.sha1(str(mbox).encode()).hexdigest()[:10])
+		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
+		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
+		# bad input is one usage error before any stage
+		for argv in (['--series', str(self.e.tmp / 'nope')], ['--applied', '--series', str(mbox)]):
+			self.assertCode(self.e.main('test-all', *argv), kr.EXIT_USAGE)
+			self.assertEqual(len(self.e.output.splitlines()), 1, self.e.output)
 
 	def test_hardening_self_check(self):
 		d = self.e.tmp / 'b'
