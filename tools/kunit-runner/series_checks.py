@@ -81,15 +81,6 @@ CONFIG_VIRTIO_NOIRQ_E2E_TEST=y
 # CONFIG_HIBERNATION is not set
 """),
 }
-# The posting's patches before its first test patch: the transports the
-# series changes, built by kunit.py under UML.
-POSTING_BASE_CONFIG = """CONFIG_KUNIT=y
-CONFIG_PM_SLEEP=y
-CONFIG_VIRTIO_MENU=y
-CONFIG_VIRTIO=y
-CONFIG_VIRTIO_MMIO=y
-CONFIG_VIRTIO_UML=y
-"""
 # Must be y in the .config of each configuration, at every prefix.
 MUST = {
 	'uml': ['CONFIG_VIRTIO_MMIO', 'CONFIG_VIRTIO_UML', 'CONFIG_PM_SLEEP',
@@ -953,7 +944,8 @@ def check_mbox(res, series, scratch, cachedir, out_path, ident=None):
 def check_posting(res, scratch, cachedir, mbox_tree):
 	"""Every patch of the posting, as git am left it, builds under UML and,
 	from the first test patch on, its tests pass: kunit.py run with the
-	.kunitconfig beside the tests (kunit.py build before they exist)."""
+	.kunitconfig beside the tests (before they exist, kunit.py build of
+	the posting's last .kunitconfig less its test symbols)."""
 	build_dir = os.path.join(cachedir, 'build-posting')
 	commits = mbox_tree['commits']
 	for i, c in enumerate(commits, 1):
@@ -966,15 +958,17 @@ def check_posting(res, scratch, cachedir, mbox_tree):
 				  ['--kunitconfig=' + TESTS_DIR], 300,
 				  logname='posting-%d' % i)
 			continue
-		# No tests yet: build the UML kernel of the first test patch's
-		# configuration less the test symbols (kunit.py drops them).
+		# No tests yet: build the UML kernel of the tests' configuration
+		# less the test symbols, so that the build dir stays incremental.
+		conf = os.path.join(cachedir, 'posting-base.kunitconfig')
+		with open(conf, 'w') as f:
+			f.write(''.join(l for l in git(
+				scratch, 'show', '%s:%s' % (mbox_tree['commit'], kc)
+			).splitlines(True) if not re.match(
+				r'CONFIG_\w*KUNIT_TEST=', l)))
 		cmd = ['python3', 'tools/testing/kunit/kunit.py', 'build',
 		       '--build_dir=' + build_dir, '--jobs=%d' % os.cpu_count(),
-		       '--kunitconfig=' + os.path.join(cachedir, 'posting-base.'
-						       'kunitconfig')]
-		with open(os.path.join(cachedir, 'posting-base.kunitconfig'),
-			  'w') as f:
-			f.write(POSTING_BASE_CONFIG)
+		       '--kunitconfig=' + conf]
 		with Lock():
 			t0 = time.time()
 			rc, out = run(cmd, cwd=scratch, log=os.path.join(
