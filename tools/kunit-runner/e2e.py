@@ -16,7 +16,9 @@ checked:
     restore_noirq, before the noirq phase ended and before the first
     normal-phase resume callback of any device;
   - the device still works after resume (an interrupt-driven fetch);
-  - no buffer was lost or left outstanding, no cycle was skipped.
+  - no buffer was lost or left outstanding, no cycle was skipped;
+  - a consumer platform device, linked after the virtio device, fetched
+    through it in its own resume_noirq callback.
 
 Python 3 standard library only.
 
@@ -67,6 +69,9 @@ PACKAGES = {
 HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
 
 DRV = 'virtio_noirq_e2e'
+CONSUMER = 'virtio_noirq_e2e_consumer'
+CONSUMER_RX = re.compile(rf'{CONSUMER}: cycle (\d+): resume_noirq '
+			 r'(?:fetched (\d+) bytes|fetch failed: (-?\d+))')
 SOAK_CYCLES = 1000
 LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
@@ -416,6 +421,8 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	phase = 'restore_noirq' if noirq_mode else 'restore'
 	fetch_rx = rf'{DRV}: cycle (\d+): {phase} fetched (\d+) bytes'
 	fetches = [i for i in range(lo, hi) if re.search(fetch_rx, log[i][1])]
+	check_consumer(log, lo, hi, name, fetches[0] if fetches else None,
+		       noirq_mode, timed, chk)
 	if not chk.check(len(fetches) == 1,
 			 f'{name}: {len(fetches)} {phase} fetch lines, want 1'):
 		return None
@@ -472,6 +479,42 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 			if restore_call is not None else None,
 		})
 	return fi
+
+
+def check_consumer(log, lo, hi, name, fi, noirq_mode, timed, chk):
+	"""The consumer platform device's resume_noirq fetch: it works only if
+	the virtio device is live before the noirq phase ends, i.e. only with
+	the driver's noirq callbacks."""
+	cons = [i for i in range(lo, hi) if CONSUMER_RX.search(log[i][1])]
+	if not chk.check(len(cons) == 1,
+			 f'{name}: {len(cons)} consumer resume_noirq lines, want 1'):
+		return
+	ci = cons[0]
+	cm = CONSUMER_RX.search(log[ci][1])
+	noirq_end = find(log, lo, hi,
+			 r'noirq (resume|restore|thaw) of devices complete')
+	chk.check(noirq_end is None or ci < noirq_end,
+		  f'{name}: consumer callback not in the noirq resume phase')
+	if not noirq_mode:
+		# Expected to fail: the virtio device comes back only in the
+		# normal phase, after the consumer's resume_noirq.
+		chk.check(cm.group(3) is not None and (fi is None or ci < fi),
+			  f'{name}: the consumer did not fail without the '
+			  f'driver\'s noirq callbacks: {log[ci][1]}')
+		return
+	chk.check(cm.group(2) is not None and int(cm.group(2)) > 0,
+		  f'{name}: consumer: {log[ci][1]}')
+	chk.check(fi is not None and ci > fi,
+		  f'{name}: consumer fetched without a prior fetch in the virtio '
+		  'driver\'s restore_noirq')
+	if timed:
+		# The device link: the PM core calls the consumer only after
+		# virtio-mmio's restore_noirq (the parent of the supplier).
+		r = find(log, lo, hi, r'virtio_mmio_restore_noirq returned 0 after')
+		c = find(log, lo, hi, r'calling e2e_consumer_resume_noirq\b')
+		chk.check(r is not None and c is not None and r < c < ci,
+			  f'{name}: consumer resume_noirq not called after '
+			  'virtio_mmio_restore_noirq returned')
 
 
 def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
@@ -543,6 +586,11 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 		chk.check(st.get('outstanding') == '0',
 			  'a buffer is still outstanding at the end')
 		chk.check(st.get('checks_fail') == '0', 'a device check failed')
+		want = (str(expect), '0') if noirq_mode else ('0', str(expect))
+		chk.check((st.get('consumer_ok'), st.get('consumer_fail')) == want,
+			  f'consumer fetches ok={st.get("consumer_ok")} '
+			  f'fail={st.get("consumer_fail")}, want ok={want[0]} '
+			  f'fail={want[1]}')
 	splat = re.search(SPLAT_RE, '\n'.join(lines))
 	chk.check(splat is None, 'kernel splat in the log')
 	return chk, timeline
@@ -597,6 +645,9 @@ def parse_args(argv):
 	p.add_argument('--times', type=int, default=-1,
 		       help='pm_print_times only for the first N s2idle cycles '
 		       '(default: all; ordering is checked where on)')
+	p.add_argument('--append', default='', metavar='ARGS',
+		       help='extra kernel command line for the main boots, e.g. '
+		       f'"{DRV}.noirq=0" to see the noirq checks fail')
 	p.add_argument('--compare', action='store_true',
 		       help='also boot the driver without noirq callbacks '
 		       '(virtio_noirq_e2e.noirq=0) and compare when the device '
@@ -665,7 +716,7 @@ def run(args):
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
 	timeout = args.timeout or int(180 + 0.5 * args.cycles)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
-		 f'e2e.times={args.times}')
+		 f'e2e.times={args.times} {args.append}')
 	chk = Checks()
 	timeline = []
 	for ver in args.mmio_version:
