@@ -7,8 +7,9 @@ drivers/virtio/tests/virtio_noirq_e2e.c (CONFIG_VIRTIO_NOIRQ_E2E_TEST),
 packs a busybox initramfs, boots QEMU's microvm machine with a real
 virtio-rng-device on virtio-mmio, and lets the init script (e2e/init) run
 s2idle cycles and hibernation freeze/thaw cycles through the real PM core
-with pm_test (no wakeup source and no image needed). The serial log is then
-checked:
+with pm_test (no wakeup source and no image needed), and real s2idle cycles
+(pm_test=none) that only a byte sent by this script to the guest's console
+UART wakes. The serial log is then checked:
 
   - every transition returned success and no kernel warning or oops showed;
   - virtio-mmio's noirq callbacks ran (pm_print_times lines);
@@ -18,7 +19,9 @@ checked:
   - the device still works after resume (an interrupt-driven fetch);
   - no buffer was lost or left outstanding, no cycle was skipped;
   - a consumer platform device, linked after the virtio device, fetched
-    through it in its own resume_noirq callback.
+    through it in its own resume_noirq callback;
+  - each real s2idle cycle slept until the wake byte came, was woken by the
+    UART's interrupt, and counted as a success in suspend_stats.
 
 Python 3 standard library only.
 
@@ -58,7 +61,7 @@ BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
 DEFAULT_BUILD = '/root/dev/build-e2e'
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
-		   'sleep', 'sync', 'reboot', 'poweroff')
+		   'sleep', 'sync', 'reboot', 'poweroff', 'stty')
 # Debian package providing each tool, for --install.
 PACKAGES = {
 	'qemu-system-x86_64': 'qemu-system-x86',
@@ -72,6 +75,11 @@ DRV = 'virtio_noirq_e2e'
 CONSUMER = 'virtio_noirq_e2e_consumer'
 CONSUMER_RX = re.compile(rf'{CONSUMER}: cycle (\d+): resume_noirq '
 			 r'(?:fetched (\d+) bytes|fetch failed: (-?\d+))')
+# Real s2idle cycles: the wake byte goes out this long after the cycle
+# began (the guest suspends in well under 0.1 s under TCG), then again at
+# the same interval, at most WAKE_TRIES times.
+WAKE_DELAY = 1.0
+WAKE_TRIES = 5
 SOAK_CYCLES = 1000
 LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
@@ -289,8 +297,53 @@ def host_tsc_args(args):
 	return f'tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable '
 
 
+class Waker:
+	"""Wakes the guest's real s2idle cycles through its console UART.
+
+	A cycle starts at the "E2E: real s2idle N begin" line; WAKE_DELAY later
+	one byte goes to QEMU's stdio serial, and again every WAKE_DELAY until
+	the "end" line shows up. A guest that did not really sleep ends the
+	cycle before any byte is sent, which the checks catch."""
+	BEGIN_RE = re.compile(r'E2E: real s2idle (\d+) begin')
+	END_RE = re.compile(r'E2E: real s2idle (\d+) end')
+
+	def __init__(self, delay):
+		self.delay = delay
+		self.cycles = {}
+		self.current = None
+		self.lock = threading.Lock()
+
+	def line(self, line, now):
+		with self.lock:
+			m = self.BEGIN_RE.search(line)
+			if m:
+				self.current = m.group(1)
+				self.cycles[self.current] = {'begin': now, 'sent': [],
+							     'end': None}
+				return
+			m = self.END_RE.search(line)
+			if m and m.group(1) in self.cycles:
+				self.cycles[m.group(1)]['end'] = now
+				self.current = None
+
+	def poll(self, proc, now):
+		with self.lock:
+			if self.current is None:
+				return
+			c = self.cycles[self.current]
+			last = c['sent'][-1] if c['sent'] else c['begin']
+			if now - last < self.delay or len(c['sent']) >= WAKE_TRIES:
+				return
+			try:
+				proc.stdin.write(b'w')
+				proc.stdin.flush()
+			except OSError:
+				return
+			c['sent'].append(now)
+
+
 def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
-	 mmio_version):
+	 mmio_version, waker=None):
 	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
 		   + host_tsc_args(args) + cmdline_extra)
 	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
@@ -304,7 +357,9 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 	say('boot: ' + ' '.join(cmd))
 	lines = []
 	t0 = time.monotonic()
-	proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+	# stdin is the guest's console input (-nographic): the wake source of
+	# the real s2idle cycles.
+	proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
 				stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 	done_at = [None]
 
@@ -318,6 +373,8 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 				log.write(line + '\n')
 				if 'E2E: done' in line:
 					done_at[0] = time.monotonic()
+				if waker:
+					waker.line(line, time.monotonic())
 				if args.verbose:
 					print('  | ' + line, flush=True)
 
@@ -333,7 +390,13 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 		if now - t0 > timeout:
 			timed_out = True
 			break
-		time.sleep(0.2)
+		if waker:
+			waker.poll(proc, now)
+		time.sleep(0.05)
+	try:
+		proc.stdin.close()
+	except OSError:
+		pass
 	if proc.poll() is None:
 		proc.terminate()
 		try:
@@ -517,7 +580,74 @@ def check_consumer(log, lo, hi, name, fi, noirq_mode, timed, chk):
 			  'virtio_mmio_restore_noirq returned')
 
 
-def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
+def analyse_real(log, seg, n, waker, chk):
+	"""Proof that real s2idle cycle n slept and what woke it."""
+	name = f'real s2idle {n}'
+	lo, hi, end_text = seg
+	before = None
+	for i in range(lo - 1, max(lo - 40, -1), -1):
+		m = re.search(rf'E2E: real s2idle {n} before (.*)$', log[i][1])
+		if m:
+			before = m.group(1)
+			break
+	if not chk.check(before is not None, f'{name}: no "before" marker'):
+		return
+	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
+	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
+	chk.check(kv0.get('pm_test', '').startswith('[none]'),
+		  f'{name}: pm_test is not none: {kv0.get("pm_test")}')
+	chk.check('wakeup_count_write=ok' in log[lo][1],
+		  f'{name}: wakeup_count handshake refused')
+	ok = ('success' in kv0 and 'success' in kv1 and
+	      int(kv1['success']) == int(kv0['success']) + 1 and
+	      kv1.get('fail') == kv0.get('fail'))
+	chk.check(ok, f'{name}: suspend_stats before {kv0.get("success")}/'
+		  f'{kv0.get("fail")} after {kv1.get("success")}/'
+		  f'{kv1.get("fail")} (success/fail), want +1/+0')
+	irq = kv0.get('irq')
+	chk.check(irq and kv1.get('wakeup_irq') == irq,
+		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
+		  f'console UART\'s IRQ {irq}')
+	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
+	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
+	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
+	chk.check(s2i is not None and trig is not None and res is not None and
+		  s2i < trig < res,
+		  f'{name}: no "suspend-to-idle", "Triggering wakeup from IRQ '
+		  f'{irq}", "resume from suspend-to-idle" sequence')
+	# The 8250 driver reports a wakeup event of ttyS0 for each byte it
+	# receives while its IRQ is armed for wakeup: the wake byte.
+	try:
+		ev = int(kv1['wakeup_count']) - int(kv0['wakeup_count'])
+		tev = int(kv1['tty_wakeup_count']) - int(kv0['tty_wakeup_count'])
+	except (KeyError, ValueError):
+		ev = tev = -1
+	chk.check(ev >= 1 and tev == ev,
+		  f'{name}: wakeup_count +{ev}, ttyS0 wakeup_count +{tev}: want '
+		  'the same, at least 1 (the wake byte)')
+	w = waker.cycles.get(str(n)) if waker else None
+	if not chk.check(w is not None and w['end'] is not None,
+			 f'{name}: the harness did not see the cycle'):
+		return
+	slept = bool(w['sent']) and w['end'] > w['sent'][0]
+	chk.check(slept, f'{name}: ended {w["end"] - w["begin"]:.2f}s after it '
+		  'began without a wake byte: the machine did not sleep')
+	gap = (log[trig][0] - log[s2i][0]) if s2i is not None and \
+		trig is not None else float('nan')
+	say(f'{name}: slept until wake byte {len(w["sent"])} '
+	    f'({w["sent"][-1] - w["begin"]:.2f}s after begin, wall); '
+	    f'kernel clock suspend-to-idle -> wakeup IRQ {irq}: {gap:.3f}s; '
+	    f'suspend_stats success {kv0.get("success")} -> '
+	    f'{kv1.get("success")}, fail {kv0.get("fail")} -> {kv1.get("fail")}; '
+	    f'wakeup_count {kv0.get("wakeup_count")} -> '
+	    f'{kv1.get("wakeup_count")} (ttyS0 {kv0.get("tty_wakeup_count")} -> '
+	    f'{kv1.get("tty_wakeup_count")}); pm_wakeup_irq '
+	    f'{kv1.get("wakeup_irq")}'
+	    if w['sent'] else f'{name}: no wake byte was sent')
+
+
+def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
+	    waker=None):
 	chk = Checks()
 	log = parse(lines)
 	timeline = []
@@ -555,6 +685,19 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 		if fi is not None:
 			fetch_cycles.append(int(re.search(r'cycle (\d+):',
 							  log[fi][1]).group(1)))
+	rs = segments(log, 'real s2idle')
+	chk.check(len(rs) == real, f'{len(rs)} of {real} real s2idle cycles ran')
+	for n in range(1, real + 1):
+		seg = rs.get(str(n))
+		if not seg:
+			continue
+		analyse_real(log, seg, n, waker, chk)
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2],
+				   f'real s2idle {n}', True, noirq_mode, True,
+				   chk, None)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
 	hib = segments(log, 'hibernate')
 	for lvl in hib_levels:
 		seg = hib.get(lvl)
@@ -573,8 +716,8 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 	m = re.search(r'E2E: stats (.*)$', text, re.M)
 	if chk.check(m, 'no final driver stats'):
 		st = dict(kv.split('=', 1) for kv in m.group(1).split())
-		expect = cycles + sum(1 for lvl in hib_levels
-				      if lvl in NOIRQ_HIB_LEVELS)
+		expect = cycles + real + sum(1 for lvl in hib_levels
+					     if lvl in NOIRQ_HIB_LEVELS)
 		chk.check(st.get('cycles') == str(expect),
 			  f'driver saw {st.get("cycles")} restores, want {expect}')
 		chk.check(st.get('fetch_fail') == '0' and
@@ -645,6 +788,10 @@ def parse_args(argv):
 	p.add_argument('--times', type=int, default=-1,
 		       help='pm_print_times only for the first N s2idle cycles '
 		       '(default: all; ordering is checked where on)')
+	p.add_argument('--real', type=int, default=1, metavar='N',
+		       help='real s2idle cycles (pm_test=none) per boot, each '
+		       f'woken by a byte to the console UART {WAKE_DELAY:.0f} s '
+		       'after it began (default %(default)s)')
 	p.add_argument('--append', default='', metavar='ARGS',
 		       help='extra kernel command line for the main boots, e.g. '
 		       f'"{DRV}.noirq=0" to see the noirq checks fail')
@@ -679,6 +826,8 @@ def parse_args(argv):
 		a.cycles = SOAK_CYCLES
 	if a.cycles < 1:
 		p.error('--cycles must be at least 1')
+	if a.real < 0:
+		p.error('--real must be at least 0')
 	a.mmio_version = a.mmio_version or [1, 2]
 	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
 	for lvl in a.hib_levels:
@@ -714,20 +863,22 @@ def run(args):
 	build_initramfs(initrd, find_busybox())
 
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
-	timeout = args.timeout or int(180 + 0.5 * args.cycles)
+	timeout = args.timeout or int(180 + 0.5 * args.cycles +
+				      WAKE_DELAY * WAKE_TRIES * args.real)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
-		 f'e2e.times={args.times} {args.append}')
+		 f'e2e.times={args.times} e2e.real={args.real} {args.append}')
 	chk = Checks()
 	timeline = []
 	for ver in args.mmio_version:
 		log_path = bdir / f'e2e-serial-v{ver}.log'
 		say(f'virtio-mmio version {ver}: {args.cycles} s2idle cycles, '
-		    f'hibernation levels {args.hib}')
+		    f'{args.real} real s2idle, hibernation levels {args.hib}')
+		waker = Waker(WAKE_DELAY)
 		lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
-					    timeout, ver)
+					    timeout, ver, waker)
 		say(f'boot finished in {dt:.1f}s, serial log {log_path}')
 		c, tl = analyse(lines, args, args.cycles, args.hib_levels, True,
-				args.times)
+				args.times, args.real, waker)
 		c.check(not timed_out, f'boot timed out after {timeout}s')
 		chk.passed += c.passed
 		chk.failed += c.failed
