@@ -7,8 +7,9 @@ drivers/virtio/tests/virtio_noirq_e2e.c (CONFIG_VIRTIO_NOIRQ_E2E_TEST),
 packs a busybox initramfs, boots QEMU's microvm machine with a real
 virtio-rng-device on virtio-mmio, and lets the init script (e2e/init) run
 s2idle cycles and hibernation freeze/thaw cycles through the real PM core
-with pm_test (no wakeup source and no image needed). The serial log is then
-checked:
+with pm_test (no wakeup source and no image needed), and real s2idle cycles
+(pm_test=none) that only a byte sent by this script to the guest's console
+UART wakes. The serial log is then checked:
 
   - every transition returned success and no kernel warning or oops showed;
   - virtio-mmio's noirq callbacks ran (pm_print_times lines);
@@ -16,7 +17,11 @@ checked:
     restore_noirq, before the noirq phase ended and before the first
     normal-phase resume callback of any device;
   - the device still works after resume (an interrupt-driven fetch);
-  - no buffer was lost or left outstanding, no cycle was skipped.
+  - no buffer was lost or left outstanding, no cycle was skipped;
+  - a consumer platform device, linked after the virtio device, fetched
+    through it in its own resume_noirq callback;
+  - each real s2idle cycle slept until the wake byte came, was woken by the
+    UART's interrupt, and counted as a success in suspend_stats.
 
 Python 3 standard library only.
 
@@ -55,7 +60,8 @@ INIT_SCRIPT = E2E_DIR / 'init'
 BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
-		   'sleep', 'sync', 'reboot', 'poweroff')
+		   'sleep', 'sync', 'reboot', 'poweroff', 'stty',
+		   'mkswap', 'swapon')
 # Debian package providing each tool, for --install.
 PACKAGES = {
 	'qemu-system-x86_64': 'qemu-system-x86',
@@ -66,6 +72,14 @@ PACKAGES = {
 HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
 
 DRV = 'virtio_noirq_e2e'
+CONSUMER = 'virtio_noirq_e2e_consumer'
+CONSUMER_RX = re.compile(rf'{CONSUMER}: cycle (\d+): resume_noirq '
+			 r'(?:fetched (\d+) bytes|fetch failed: (-?\d+))')
+# Real s2idle cycles: the wake byte goes out this long after the cycle
+# began (the guest suspends in well under 0.1 s under TCG), then again at
+# the same interval, at most WAKE_TRIES times.
+WAKE_DELAY = 1.0
+WAKE_TRIES = 5
 SOAK_CYCLES = 1000
 LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
@@ -283,22 +297,71 @@ def host_tsc_args(args):
 	return f'tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable '
 
 
+class Waker:
+	"""Wakes the guest's real s2idle cycles through its console UART.
+
+	A cycle starts at the "E2E: real s2idle N begin" line; WAKE_DELAY later
+	one byte goes to QEMU's stdio serial, and again every WAKE_DELAY until
+	the "end" line shows up. A guest that did not really sleep ends the
+	cycle before any byte is sent, which the checks catch."""
+	BEGIN_RE = re.compile(r'E2E: real s2idle (\d+) begin')
+	END_RE = re.compile(r'E2E: real s2idle (\d+) end')
+
+	def __init__(self, delay):
+		self.delay = delay
+		self.cycles = {}
+		self.current = None
+		self.lock = threading.Lock()
+
+	def line(self, line, now):
+		with self.lock:
+			m = self.BEGIN_RE.search(line)
+			if m:
+				self.current = m.group(1)
+				self.cycles[self.current] = {'begin': now, 'sent': [],
+							     'end': None}
+				return
+			m = self.END_RE.search(line)
+			if m and m.group(1) in self.cycles:
+				self.cycles[m.group(1)]['end'] = now
+				self.current = None
+
+	def poll(self, proc, now):
+		with self.lock:
+			if self.current is None:
+				return
+			c = self.cycles[self.current]
+			last = c['sent'][-1] if c['sent'] else c['begin']
+			if now - last < self.delay or len(c['sent']) >= WAKE_TRIES:
+				return
+			try:
+				proc.stdin.write(b'w')
+				proc.stdin.flush()
+			except OSError:
+				return
+			c['sent'].append(now)
+
+
 def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
-	 mmio_version):
+	 mmio_version, waker=None, qemu_extra=(), stop='E2E: done'):
 	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
 		   + host_tsc_args(args) + cmdline_extra)
 	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
 	       '-m', '256M', '-smp', '1', '-nographic', '-no-reboot',
 	       '-kernel', str(bzimage), '-initrd', str(initrd),
 	       '-append', cmdline, '-device', 'virtio-rng-device']
+	cmd += list(qemu_extra)
 	# virtio-mmio version 1 (legacy; QEMU's default on microvm) or 2
 	# (modern) register layout.
 	legacy = 'on' if mmio_version == 1 else 'off'
-	cmd[-2:-2] = ['-global', f'virtio-mmio.force-legacy={legacy}']
+	cmd[-2 - len(qemu_extra):-2 - len(qemu_extra)] = [
+		'-global', f'virtio-mmio.force-legacy={legacy}']
 	say('boot: ' + ' '.join(cmd))
 	lines = []
 	t0 = time.monotonic()
-	proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+	# stdin is the guest's console input (-nographic): the wake source of
+	# the real s2idle cycles.
+	proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
 				stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 	done_at = [None]
 
@@ -310,8 +373,10 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 					continue
 				lines.append(line)
 				log.write(line + '\n')
-				if 'E2E: done' in line:
+				if stop in line or 'E2E: done' in line:
 					done_at[0] = time.monotonic()
+				if waker:
+					waker.line(line, time.monotonic())
 				if args.verbose:
 					print('  | ' + line, flush=True)
 
@@ -327,7 +392,13 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 		if now - t0 > timeout:
 			timed_out = True
 			break
-		time.sleep(0.2)
+		if waker:
+			waker.poll(proc, now)
+		time.sleep(0.05)
+	try:
+		proc.stdin.close()
+	except OSError:
+		pass
 	if proc.poll() is None:
 		proc.terminate()
 		try:
@@ -395,8 +466,17 @@ def find(log, lo, hi, pattern):
 	return None
 
 
+def rfind(log, lo, hi, pattern):
+	rx = re.compile(pattern)
+	for i in range(hi - 1, lo - 1, -1):
+		if rx.search(log[i][1]):
+			return i
+	return None
+
+
 def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
-		  timed, chk, timeline):
+		  timed, chk, timeline,
+		  cbs=('virtio_mmio_freeze_noirq', 'virtio_mmio_restore_noirq')):
 	"""Check one sleep transition; return the index of the driver's fetch."""
 	m = re.search(r'rc=(\d+)', end_text)
 	chk.check(m and m.group(1) == '0', f'{name}: transition failed ({end_text})')
@@ -415,6 +495,8 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	phase = 'restore_noirq' if noirq_mode else 'restore'
 	fetch_rx = rf'{DRV}: cycle (\d+): {phase} fetched (\d+) bytes'
 	fetches = [i for i in range(lo, hi) if re.search(fetch_rx, log[i][1])]
+	check_consumer(log, lo, hi, name, fetches[0] if fetches else None,
+		       noirq_mode, timed, chk)
 	if not chk.check(len(fetches) == 1,
 			 f'{name}: {len(fetches)} {phase} fetch lines, want 1'):
 		return None
@@ -426,14 +508,17 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	# pm_print_times: "<dev>: calling <cb> @ <pid>, parent: <p>" and
 	# "<dev>: <cb> returned <err> after <n> usecs".
 	if noirq_mode:
-		for cb in ('virtio_mmio_freeze_noirq', 'virtio_mmio_restore_noirq'):
+		for cb in cbs:
 			c = find(log, lo, hi, rf'calling {cb}\b')
 			r = find(log, lo, hi, rf'{cb} returned 0 after')
 			chk.check(c is not None and r is not None and c < r,
 				  f'{name}: {cb} did not run and return 0')
-		c = find(log, lo, hi, r'calling virtio_mmio_restore_noirq\b')
-		r = find(log, lo, hi, r'virtio_mmio_restore_noirq returned 0 after')
-		chk.check(c is not None and r is not None and c < fi < r,
+		# The callback around the fetch: with a second virtio-mmio
+		# device (--hib-image) the first one may be the other's.
+		c = rfind(log, lo, fi, r'calling virtio_mmio_restore_noirq\b')
+		r = find(log, fi, hi, r'virtio_mmio_restore_noirq returned 0 after')
+		chk.check(c is not None and r is not None and
+			  log[c][1].split(': ')[0] == log[r][1].split(': ')[0],
 			  f'{name}: fetch not inside virtio_mmio_restore_noirq')
 	noirq_end = find(log, lo, hi,
 			 r'noirq (resume|restore|thaw) of devices complete')
@@ -473,7 +558,110 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	return fi
 
 
-def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
+def check_consumer(log, lo, hi, name, fi, noirq_mode, timed, chk):
+	"""The consumer platform device's resume_noirq fetch: it works only if
+	the virtio device is live before the noirq phase ends, i.e. only with
+	the driver's noirq callbacks."""
+	cons = [i for i in range(lo, hi) if CONSUMER_RX.search(log[i][1])]
+	if not chk.check(len(cons) == 1,
+			 f'{name}: {len(cons)} consumer resume_noirq lines, want 1'):
+		return
+	ci = cons[0]
+	cm = CONSUMER_RX.search(log[ci][1])
+	noirq_end = find(log, lo, hi,
+			 r'noirq (resume|restore|thaw) of devices complete')
+	chk.check(noirq_end is None or ci < noirq_end,
+		  f'{name}: consumer callback not in the noirq resume phase')
+	if not noirq_mode:
+		# Expected to fail: the virtio device comes back only in the
+		# normal phase, after the consumer's resume_noirq.
+		chk.check(cm.group(3) is not None and (fi is None or ci < fi),
+			  f'{name}: the consumer did not fail without the '
+			  f'driver\'s noirq callbacks: {log[ci][1]}')
+		return
+	chk.check(cm.group(2) is not None and int(cm.group(2)) > 0,
+		  f'{name}: consumer: {log[ci][1]}')
+	chk.check(fi is not None and ci > fi,
+		  f'{name}: consumer fetched without a prior fetch in the virtio '
+		  'driver\'s restore_noirq')
+	if timed:
+		# The device link: the PM core calls the consumer only after
+		# virtio-mmio's restore_noirq (the parent of the supplier).
+		r = find(log, lo, hi, r'virtio_mmio_restore_noirq returned 0 after')
+		c = find(log, lo, hi, r'calling e2e_consumer_resume_noirq\b')
+		chk.check(r is not None and c is not None and r < c < ci,
+			  f'{name}: consumer resume_noirq not called after '
+			  'virtio_mmio_restore_noirq returned')
+
+
+def analyse_real(log, seg, n, waker, chk):
+	"""Proof that real s2idle cycle n slept and what woke it."""
+	name = f'real s2idle {n}'
+	lo, hi, end_text = seg
+	before = None
+	for i in range(lo - 1, max(lo - 40, -1), -1):
+		m = re.search(rf'E2E: real s2idle {n} before (.*)$', log[i][1])
+		if m:
+			before = m.group(1)
+			break
+	if not chk.check(before is not None, f'{name}: no "before" marker'):
+		return
+	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
+	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
+	chk.check(kv0.get('pm_test', '').startswith('[none]'),
+		  f'{name}: pm_test is not none: {kv0.get("pm_test")}')
+	chk.check('wakeup_count_write=ok' in log[lo][1],
+		  f'{name}: wakeup_count handshake refused')
+	ok = ('success' in kv0 and 'success' in kv1 and
+	      int(kv1['success']) == int(kv0['success']) + 1 and
+	      kv1.get('fail') == kv0.get('fail'))
+	chk.check(ok, f'{name}: suspend_stats before {kv0.get("success")}/'
+		  f'{kv0.get("fail")} after {kv1.get("success")}/'
+		  f'{kv1.get("fail")} (success/fail), want +1/+0')
+	irq = kv0.get('irq')
+	chk.check(irq and kv1.get('wakeup_irq') == irq,
+		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
+		  f'console UART\'s IRQ {irq}')
+	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
+	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
+	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
+	chk.check(s2i is not None and trig is not None and res is not None and
+		  s2i < trig < res,
+		  f'{name}: no "suspend-to-idle", "Triggering wakeup from IRQ '
+		  f'{irq}", "resume from suspend-to-idle" sequence')
+	# The 8250 driver reports a wakeup event of ttyS0 for each byte it
+	# receives while its IRQ is armed for wakeup: the wake byte.
+	try:
+		ev = int(kv1['wakeup_count']) - int(kv0['wakeup_count'])
+		tev = int(kv1['tty_wakeup_count']) - int(kv0['tty_wakeup_count'])
+	except (KeyError, ValueError):
+		ev = tev = -1
+	chk.check(ev >= 1 and tev == ev,
+		  f'{name}: wakeup_count +{ev}, ttyS0 wakeup_count +{tev}: want '
+		  'the same, at least 1 (the wake byte)')
+	w = waker.cycles.get(str(n)) if waker else None
+	if not chk.check(w is not None and w['end'] is not None,
+			 f'{name}: the harness did not see the cycle'):
+		return
+	slept = bool(w['sent']) and w['end'] > w['sent'][0]
+	chk.check(slept, f'{name}: ended {w["end"] - w["begin"]:.2f}s after it '
+		  'began without a wake byte: the machine did not sleep')
+	gap = (log[trig][0] - log[s2i][0]) if s2i is not None and \
+		trig is not None else float('nan')
+	say(f'{name}: slept until wake byte {len(w["sent"])} '
+	    f'({w["sent"][-1] - w["begin"]:.2f}s after begin, wall); '
+	    f'kernel clock suspend-to-idle -> wakeup IRQ {irq}: {gap:.3f}s; '
+	    f'suspend_stats success {kv0.get("success")} -> '
+	    f'{kv1.get("success")}, fail {kv0.get("fail")} -> {kv1.get("fail")}; '
+	    f'wakeup_count {kv0.get("wakeup_count")} -> '
+	    f'{kv1.get("wakeup_count")} (ttyS0 {kv0.get("tty_wakeup_count")} -> '
+	    f'{kv1.get("tty_wakeup_count")}); pm_wakeup_irq '
+	    f'{kv1.get("wakeup_irq")}'
+	    if w['sent'] else f'{name}: no wake byte was sent')
+
+
+def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
+	    waker=None):
 	chk = Checks()
 	log = parse(lines)
 	timeline = []
@@ -511,6 +699,19 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 		if fi is not None:
 			fetch_cycles.append(int(re.search(r'cycle (\d+):',
 							  log[fi][1]).group(1)))
+	rs = segments(log, 'real s2idle')
+	chk.check(len(rs) == real, f'{len(rs)} of {real} real s2idle cycles ran')
+	for n in range(1, real + 1):
+		seg = rs.get(str(n))
+		if not seg:
+			continue
+		analyse_real(log, seg, n, waker, chk)
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2],
+				   f'real s2idle {n}', True, noirq_mode, True,
+				   chk, None)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
 	hib = segments(log, 'hibernate')
 	for lvl in hib_levels:
 		seg = hib.get(lvl)
@@ -529,8 +730,8 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 	m = re.search(r'E2E: stats (.*)$', text, re.M)
 	if chk.check(m, 'no final driver stats'):
 		st = dict(kv.split('=', 1) for kv in m.group(1).split())
-		expect = cycles + sum(1 for lvl in hib_levels
-				      if lvl in NOIRQ_HIB_LEVELS)
+		expect = cycles + real + sum(1 for lvl in hib_levels
+					     if lvl in NOIRQ_HIB_LEVELS)
 		chk.check(st.get('cycles') == str(expect),
 			  f'driver saw {st.get("cycles")} restores, want {expect}')
 		chk.check(st.get('fetch_fail') == '0' and
@@ -542,6 +743,11 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times):
 		chk.check(st.get('outstanding') == '0',
 			  'a buffer is still outstanding at the end')
 		chk.check(st.get('checks_fail') == '0', 'a device check failed')
+		want = (str(expect), '0') if noirq_mode else ('0', str(expect))
+		chk.check((st.get('consumer_ok'), st.get('consumer_fail')) == want,
+			  f'consumer fetches ok={st.get("consumer_ok")} '
+			  f'fail={st.get("consumer_fail")}, want ok={want[0]} '
+			  f'fail={want[1]}')
 	splat = re.search(SPLAT_RE, '\n'.join(lines))
 	chk.check(splat is None, 'kernel splat in the log')
 	return chk, timeline
@@ -577,6 +783,84 @@ def default_build_dir():
 	return os.path.join(cache, 'build', 'e2e-x86_64')
 
 
+def hib_image(args, bzimage, initrd, bdir, chk):
+	"""A real hibernation image on swap on virtio-blk: boot 1 writes it
+	(test_resume, then hibernate and power off), boot 2 restores it."""
+	ver = args.mmio_version[0]
+	disk = bdir / 'e2e-swap.img'
+	with open(disk, 'wb') as f:
+		f.truncate(64 << 20)
+	blk = ['-drive', f'file={disk},format=raw,if=none,id=swap',
+	       '-device', 'virtio-blk-device,drive=swap']
+	# Consoles stay up: the write ends in a power off, and the restore
+	# in a jump into the image, with no console resume in between.
+	base = ('e2e.cycles=1 e2e.hib=none e2e.real=0 e2e.times=-1 '
+		'no_console_suspend ')
+	log1 = bdir / 'e2e-serial-hibimg-1.log'
+	lines1, dt1, to1 = boot(args, bzimage, initrd, base + 'e2e.hibimg=1',
+				log1, 180, ver, qemu_extra=blk, stop='reboot: ')
+	say(f'hibernation image: boot 1 (write) {dt1:.1f}s, serial log {log1}')
+	log2 = bdir / 'e2e-serial-hibimg-2.log'
+	lines2, dt2, to2 = boot(args, bzimage, initrd,
+				base + 'e2e.hibimg=2 resume=/dev/vda', log2, 180,
+				ver, qemu_extra=blk)
+	say(f'hibernation image: boot 2 (restore) {dt2:.1f}s, serial log {log2}')
+	chk.check(not to1 and not to2, 'hibernation image: a boot timed out')
+	l1, l2 = parse(lines1), parse(lines2)
+	t1 = '\n'.join(t for _, t in l1)
+	chk.check('E2E: swap on /dev/vda' in t1, 'hibernation image: no swap')
+	m = re.search(r'E2E: hibimg data=(\S+) .*cycles=(\d+)', t1)
+	if not chk.check(m, 'hibernation image: no data marker'):
+		return
+	data, k = m.group(1), int(m.group(2))
+	# test_resume: image written and read back within boot 1.
+	seg = segments(l1, 'hibimg').get('test_resume')
+	if chk.check(seg, 'hibernation image: test_resume did not finish'):
+		ld = find(l1, seg[0], seg[1], r'Loading image data pages')
+		chk.check(ld is not None,
+			  'test_resume: no "Loading image data pages"')
+		chk.check(f'data={data} ' in seg[2],
+			  'test_resume: the data file changed')
+		# The thaw after the snapshot fetched as cycle k + 1, then the
+		# image (taken with k) is restored: cycle k + 1 again.
+		fi = analyse_cycle(l1, ld or seg[0], seg[1], seg[2], 'test_resume',
+				   True, True, True, chk, None)
+		if fi is not None:
+			chk.check(f'cycle {k + 1}:' in l1[fi][1],
+				  f'test_resume: {l1[fi][1]}, want cycle {k + 1}')
+	b = find(l1, 0, len(l1), r'E2E: hibimg shutdown begin')
+	chk.check(b is not None and
+		  find(l1, b, len(l1), r'reboot: (Power down|System halted)')
+		  is not None and
+		  find(l1, b, len(l1), r'E2E: hibimg shutdown end') is None,
+		  'boot 1 did not power off after writing the image')
+	# Boot 2: a fresh kernel loads the image and jumps into it; the rest
+	# of the log is the restored boot 1 kernel.
+	ld = find(l2, 0, len(l2), r'Loading image data pages')
+	end = find(l2, 0, len(l2), r'E2E: hibimg shutdown end')
+	if not chk.check(ld is not None and end is not None and ld < end,
+			 'boot 2: no "Loading image data pages" before the '
+			 'restored init\'s "hibimg shutdown end"'):
+		return
+	end_text = re.search(r'E2E: hibimg shutdown end (.*)$',
+			     l2[end][1]).group(1)
+	chk.check(f'data={data} ' in end_text,
+		  f'boot 2: data file {end_text.split()[2]}, want data={data}')
+	# The loader kernel quiesced the devices with pm_print_times off:
+	# only the restore_noirq of the restored kernel is in the log.
+	fi = analyse_cycle(l2, ld, end, end_text, 'hibernation image restore',
+			   True, True, True, chk, None,
+			   cbs=('virtio_mmio_restore_noirq',))
+	if fi is not None:
+		chk.check(f'cycle {k + 2}:' in l2[fi][1],
+			  f'boot 2: {l2[fi][1]}, want cycle {k + 2} (the '
+			  'restored driver\'s count)')
+	chk.check('E2E: FATAL' not in '\n'.join(t for _, t in l2),
+		  'boot 2: init ran afresh: the image was not restored')
+	say(f'hibernation image: data {data} before and after; the driver\'s '
+	    f'restore count {k} -> {k + 2} ({l2[fi][1] if fi else "none"})')
+
+
 def parse_args(argv):
 	p = argparse.ArgumentParser(
 		prog='e2e.py',
@@ -604,6 +888,18 @@ def parse_args(argv):
 	p.add_argument('--times', type=int, default=-1,
 		       help='pm_print_times only for the first N s2idle cycles '
 		       '(default: all; ordering is checked where on)')
+	p.add_argument('--real', type=int, default=1, metavar='N',
+		       help='real s2idle cycles (pm_test=none) per boot, each '
+		       f'woken by a byte to the console UART {WAKE_DELAY:.0f} s '
+		       'after it began (default %(default)s)')
+	p.add_argument('--append', default='', metavar='ARGS',
+		       help='extra kernel command line for the main boots, e.g. '
+		       f'"{DRV}.noirq=0" to see the noirq checks fail')
+	p.add_argument('--hib-image', action='store_true',
+		       help='also hibernate for real: swap on a virtio-blk '
+		       'device, test_resume, then an image written, QEMU '
+		       'stopped, and a second boot with resume= restores it '
+		       '(two more boots, about 10 s)')
 	p.add_argument('--compare', action='store_true',
 		       help='also boot the driver without noirq callbacks '
 		       '(virtio_noirq_e2e.noirq=0) and compare when the device '
@@ -635,6 +931,8 @@ def parse_args(argv):
 		a.cycles = SOAK_CYCLES
 	if a.cycles < 1:
 		p.error('--cycles must be at least 1')
+	if a.real < 0:
+		p.error('--real must be at least 0')
 	a.mmio_version = a.mmio_version or [1, 2]
 	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
 	for lvl in a.hib_levels:
@@ -670,20 +968,22 @@ def run(args):
 	build_initramfs(initrd, find_busybox())
 
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
-	timeout = args.timeout or int(180 + 0.5 * args.cycles)
+	timeout = args.timeout or int(180 + 0.5 * args.cycles +
+				      WAKE_DELAY * WAKE_TRIES * args.real)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
-		 f'e2e.times={args.times}')
+		 f'e2e.times={args.times} e2e.real={args.real} {args.append}')
 	chk = Checks()
 	timeline = []
 	for ver in args.mmio_version:
 		log_path = bdir / f'e2e-serial-v{ver}.log'
 		say(f'virtio-mmio version {ver}: {args.cycles} s2idle cycles, '
-		    f'hibernation levels {args.hib}')
+		    f'{args.real} real s2idle, hibernation levels {args.hib}')
+		waker = Waker(WAKE_DELAY)
 		lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
-					    timeout, ver)
+					    timeout, ver, waker)
 		say(f'boot finished in {dt:.1f}s, serial log {log_path}')
 		c, tl = analyse(lines, args, args.cycles, args.hib_levels, True,
-				args.times)
+				args.times, args.real, waker)
 		c.check(not timed_out, f'boot timed out after {timeout}s')
 		chk.passed += c.passed
 		chk.failed += c.failed
@@ -696,6 +996,9 @@ def run(args):
 			    f'{dt:.1f}s wall time')
 		print_timeline(tl, f'v{ver} noirq driver')
 		timeline = timeline or tl
+
+	if args.hib_image:
+		hib_image(args, bzimage, initrd, bdir, chk)
 
 	if args.compare:
 		log2 = bdir / 'e2e-serial-nonoirq.log'

@@ -2150,6 +2150,9 @@ def stage_e2e(ta):
 	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
 	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir]
 	cmd += ['--soak'] if ta.args.full else [f'--cycles={E2E_CI_CYCLES}']
+	# A real hibernation image, written and restored by a second boot
+	# (about 10 s): in both tiers.
+	cmd.append('--hib-image')
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)

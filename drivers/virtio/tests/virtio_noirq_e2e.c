@@ -14,6 +14,12 @@
  * callbacks and does the same fetch in its restore callback, as every
  * virtio driver has to today, for comparison.
  *
+ * A consumer platform device, linked to the virtio device by a stateless
+ * device link so that the PM core resumes the virtio device first, fetches
+ * through it by polling in its own resume_noirq callback: the dependency
+ * the noirq callbacks exist for. It succeeds only when the virtio driver
+ * has noirq callbacks.
+ *
  * This is a test driver: it only exists for tools/kunit-runner/e2e.py.
  */
 
@@ -23,6 +29,8 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/platform_device.h>
+#include <linux/pm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -31,6 +39,7 @@
 #include <linux/virtio_ids.h>
 
 #define E2E_NAME		"virtio_noirq_e2e"
+#define E2E_CONSUMER_NAME	"virtio_noirq_e2e_consumer"
 #define E2E_BUF_SIZE		16
 /* Generous: the device model may run in an emulator without acceleration. */
 #define E2E_POLL_TIMEOUT_US	(2 * USEC_PER_SEC)
@@ -54,6 +63,13 @@ struct e2e_dev {
 	/* Serialises interrupt-driven fetches. */
 	struct mutex fetch_lock;
 	bool suspended;
+
+	/* A device that depends on this one in the noirq phase. */
+	struct platform_device *consumer;
+	struct device_link *link;
+	unsigned int consumer_cycles;
+	unsigned int consumer_ok;
+	unsigned int consumer_fail;
 
 	unsigned int cycles;
 	unsigned int fetch_ok;
@@ -330,9 +346,10 @@ static ssize_t e2e_stats_show(struct device *dev,
 	struct e2e_dev *e = dev_to_virtio(dev)->priv;
 
 	return sysfs_emit(buf,
-			  "noirq=%d cycles=%u fetch_ok=%u fetch_fail=%u checks_ok=%u checks_fail=%u outstanding=%d last_fetch_ns=%lld last_restore_ns=%lld\n",
+			  "noirq=%d cycles=%u fetch_ok=%u fetch_fail=%u checks_ok=%u checks_fail=%u consumer_ok=%u consumer_fail=%u outstanding=%d last_fetch_ns=%lld last_restore_ns=%lld\n",
 			  noirq, e->cycles, e->fetch_ok, e->fetch_fail,
-			  e->checks_ok, e->checks_fail, e->outstanding,
+			  e->checks_ok, e->checks_fail, e->consumer_ok,
+			  e->consumer_fail, e->outstanding,
 			  e->last_fetch_ns, e->last_restore_ns);
 }
 static DEVICE_ATTR_RO(e2e_stats);
@@ -343,6 +360,79 @@ static struct attribute *e2e_attrs[] = {
 	NULL
 };
 ATTRIBUTE_GROUPS(e2e);
+
+/*
+ * The consumer: a platform device whose resume_noirq needs the virtio device
+ * to work already, as a device clocked or powered by a virtio clock or
+ * regulator would. The device link orders it after the virtio device (and
+ * so after its virtio-mmio parent) in every resume phase.
+ */
+static int e2e_consumer_resume_noirq(struct device *dev)
+{
+	struct e2e_dev *e = *(struct e2e_dev **)dev_get_platdata(dev);
+	unsigned int len = 0;
+	ktime_t start;
+	int err;
+
+	e->consumer_cycles++;
+	start = ktime_get();
+	err = e2e_fetch_poll(e, &len);
+	if (err) {
+		e->consumer_fail++;
+		pr_err(E2E_CONSUMER_NAME ": cycle %u: resume_noirq fetch failed: %d\n",
+		       e->consumer_cycles, err);
+		return err;
+	}
+	e->consumer_ok++;
+	pr_info(E2E_CONSUMER_NAME ": cycle %u: resume_noirq fetched %u bytes in %lld us\n",
+		e->consumer_cycles, len,
+		ktime_to_us(ktime_sub(ktime_get(), start)));
+	return 0;
+}
+
+static const struct dev_pm_ops e2e_consumer_pm_ops = {
+	NOIRQ_SYSTEM_SLEEP_PM_OPS(NULL, e2e_consumer_resume_noirq)
+};
+
+static int e2e_consumer_probe(struct platform_device *pdev)
+{
+	if (!dev_get_platdata(&pdev->dev))
+		return -EINVAL;
+	return 0;
+}
+
+static struct platform_driver e2e_consumer_driver = {
+	.driver = {
+		.name	= E2E_CONSUMER_NAME,
+		.pm	= pm_sleep_ptr(&e2e_consumer_pm_ops),
+	},
+	.probe		= e2e_consumer_probe,
+};
+
+static int e2e_consumer_add(struct e2e_dev *e)
+{
+	struct platform_device *pdev;
+
+	pdev = platform_device_register_data(NULL, E2E_CONSUMER_NAME,
+					     PLATFORM_DEVID_NONE, &e, sizeof(e));
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	/* Consumer after supplier in every resume phase; no runtime PM. */
+	e->link = device_link_add(&pdev->dev, &e->vdev->dev, DL_FLAG_STATELESS);
+	if (!e->link) {
+		platform_device_unregister(pdev);
+		return -EINVAL;
+	}
+	e->consumer = pdev;
+	return 0;
+}
+
+static void e2e_consumer_del(struct e2e_dev *e)
+{
+	device_link_del(e->link);
+	platform_device_unregister(e->consumer);
+}
 
 static int e2e_probe(struct virtio_device *vdev)
 {
@@ -372,10 +462,19 @@ static int e2e_probe(struct virtio_device *vdev)
 	}
 
 	virtio_device_ready(vdev);
-	dev_info(&vdev->dev, "bound, %s callbacks\n",
-		 noirq ? "noirq" : "normal-phase only");
+
+	err = e2e_consumer_add(e);
+	if (err)
+		goto err_vqs;
+
+	dev_info(&vdev->dev, "bound, %s callbacks, consumer %s\n",
+		 noirq ? "noirq" : "normal-phase only",
+		 dev_name(&e->consumer->dev));
 	return 0;
 
+err_vqs:
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
 err_buf:
 	kfree(e->buf);
 err_free:
@@ -388,6 +487,7 @@ static void e2e_remove(struct virtio_device *vdev)
 {
 	struct e2e_dev *e = vdev->priv;
 
+	e2e_consumer_del(e);
 	virtio_reset_device(vdev);
 	if (e->vq)
 		vdev->config->del_vqs(vdev);
@@ -430,13 +530,23 @@ static struct virtio_driver *e2e_driver(void)
 
 static int __init e2e_init(void)
 {
-	return register_virtio_driver(e2e_driver());
+	int err;
+
+	err = platform_driver_register(&e2e_consumer_driver);
+	if (err)
+		return err;
+
+	err = register_virtio_driver(e2e_driver());
+	if (err)
+		platform_driver_unregister(&e2e_consumer_driver);
+	return err;
 }
 module_init(e2e_init);
 
 static void __exit e2e_exit(void)
 {
 	unregister_virtio_driver(e2e_driver());
+	platform_driver_unregister(&e2e_consumer_driver);
 }
 module_exit(e2e_exit);
 

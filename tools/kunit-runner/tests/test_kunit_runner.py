@@ -1011,6 +1011,7 @@ class TestAllTest(TestCase):
 		self.assertIn(f'fake x86_64 run: {wt} ', (self.e.tmp / 'kunit.log.x86').read_text())
 		# the CI tier: a short e2e run
 		self.assertIn(f'--cycles={kr.E2E_CI_CYCLES}', (self.e.tmp / 'kunit.log.e2e').read_text())
+		self.assertIn('--hib-image', (self.e.tmp / 'kunit.log.e2e').read_text())
 
 	def test_failures_are_summed_and_fail_the_run(self):
 		write(self.fake_series, '#!/usr/bin/env python3\nimport os, sys\n'
