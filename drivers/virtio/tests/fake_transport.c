@@ -22,6 +22,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/tracepoint.h>
+#include <trace/events/kmem.h>
 #include <trace/events/printk.h>
 
 #include "fake_transport.h"
@@ -1036,4 +1037,85 @@ struct fake_console_watch *fake_console_watch(struct kunit *test,
 							fake_console_unwatch,
 							NULL), 0);
 	return w;
+}
+
+/* Count one allocation if it was made by the watched task while armed. */
+static void fake_alloc_count(struct fake_alloc_watch *w, unsigned long site)
+{
+	if (!READ_ONCE(w->armed) || current != w->task || !in_task())
+		return;
+	WRITE_ONCE(w->last_site, site);
+	atomic_inc(&w->allocs);
+}
+
+static void fake_alloc_probe_kmalloc(void *data, unsigned long call_site,
+				     const void *ptr, size_t bytes_req,
+				     size_t bytes_alloc, gfp_t gfp_flags,
+				     int node)
+{
+	fake_alloc_count(data, call_site);
+}
+
+static void fake_alloc_probe_cache(void *data, unsigned long call_site,
+				   const void *ptr, struct kmem_cache *s,
+				   gfp_t gfp_flags, int node)
+{
+	fake_alloc_count(data, call_site);
+}
+
+static void fake_alloc_unwatch(void *data)
+{
+	unregister_trace_kmem_cache_alloc(fake_alloc_probe_cache, data);
+	unregister_trace_kmalloc(fake_alloc_probe_kmalloc, data);
+	tracepoint_synchronize_unregister();
+}
+
+/**
+ * fake_alloc_watch() - count the slab allocations of the running test
+ * @test: the test; the watch ends with it
+ *
+ * Registers probes on the kmalloc and kmem_cache_alloc tracepoints, which
+ * every slab allocation passes, whatever its GFP flags and whether it
+ * succeeds. While the watch is armed with fake_alloc_watch_arm(), each
+ * allocation made by the test's task in task context (not by an interrupt
+ * that happens to hit it) increments &fake_alloc_watch.allocs. Page
+ * allocator calls are not seen: their tracepoint is not exported. The test
+ * is skipped if the kernel has no tracepoints.
+ *
+ * Return: the watch, disarmed, owned by @test.
+ */
+struct fake_alloc_watch *fake_alloc_watch(struct kunit *test)
+{
+	struct fake_alloc_watch *w;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs CONFIG_TRACEPOINTS for the kmem probes");
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->task = current;
+
+	ret = register_trace_kmalloc(fake_alloc_probe_kmalloc, w);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = register_trace_kmem_cache_alloc(fake_alloc_probe_cache, w);
+	if (ret)
+		unregister_trace_kmalloc(fake_alloc_probe_kmalloc, w);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							fake_alloc_unwatch,
+							w), 0);
+	return w;
+}
+
+/**
+ * fake_alloc_watch_arm() - start or stop counting allocations
+ * @w: the watch from fake_alloc_watch()
+ * @on: whether to count the allocations that follow
+ *
+ * Never allocates, so it can bracket exactly the code under test.
+ */
+void fake_alloc_watch_arm(struct fake_alloc_watch *w, bool on)
+{
+	WRITE_ONCE(w->armed, on);
 }
