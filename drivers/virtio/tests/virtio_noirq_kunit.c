@@ -826,6 +826,159 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 }
 
 /*
+ * restore_noirq of a driver that marks the device ready with
+ * virtio_device_ready_noirq() and then fails.
+ */
+static int ready_then_fail_restore_noirq(struct virtio_device *vdev)
+{
+	fake_drv_enter(vdev, FAKE_DRV_RESTORE_NOIRQ, FAKE_EV_DRV_RESTORE_NOIRQ);
+	virtio_device_ready_noirq(vdev);
+	return -EPROTO;
+}
+
+static const struct virtio_driver ready_then_fail_driver = {
+	.config_changed = fake_drv_config_changed,
+	.freeze = fake_drv_freeze,
+	.restore = fake_drv_restore,
+	.freeze_noirq = fake_drv_freeze_noirq,
+	.restore_noirq = ready_then_fail_restore_noirq,
+};
+
+/**
+ * struct noirq_phase_param - one way through the noirq phase
+ * @desc: description of the case
+ * @drv: the driver's callback table
+ * @inject: sets up a failure of the noirq restore, or NULL
+ * @err: what the noirq restore returns
+ */
+struct noirq_phase_param {
+	const char *desc;
+	const struct virtio_driver *drv;
+	void (*inject)(struct noirq_env *env);
+	int err;
+};
+
+static const struct noirq_phase_param noirq_phase_params[] = {
+	{ "success", &fake_driver_noirq, NULL, 0 },
+	{ "finalize_features fails", &fake_driver_noirq, inject_finalize,
+	  -ENOSPC },
+	{ "device refuses FEATURES_OK", &fake_driver_noirq, inject_features_ok,
+	  -ENODEV },
+	{ "reset_vqs fails", &fake_driver_noirq, inject_reset_vqs,
+	  -EREMOTEIO },
+	{ "driver restore_noirq fails", &fake_driver_noirq,
+	  inject_restore_noirq, -ETIMEDOUT },
+	{ "driver fails after DRIVER_OK", &ready_then_fail_driver, NULL,
+	  -EPROTO },
+};
+
+KUNIT_ARRAY_PARAM_DESC(noirq_phase, noirq_phase_params, desc);
+
+/* Bind the driver of @p, freeze it and arm the failure of @p. */
+static struct noirq_env noirq_phase_setup(struct kunit *test,
+					  const struct noirq_phase_param *p)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						FAKE_FEATURES_MODERN, p->drv);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	if (p->inject)
+		p->inject(&env);
+	return env;
+}
+
+/*
+ * What every way through the noirq restore leaves: the device live but
+ * without DRIVER_OK on success; on failure FAILED set, state ENTERED, the
+ * virtqueues broken (even if the driver had marked the device ready, which
+ * unbreaks them with notification hardening) and config delivery still
+ * off, a config change raised now staying pending.
+ */
+static void expect_noirq_restore_result(struct kunit *test,
+					struct noirq_env *env, int err)
+{
+	if (!err) {
+		KUNIT_EXPECT_EQ(test, env->fv->status,
+				ST_ACK | ST_DRV | ST_FOK);
+		KUNIT_EXPECT_EQ(test, env->fv->vdev.noirq_state,
+				VIRTIO_NOIRQ_RESTORED);
+		return;
+	}
+	KUNIT_EXPECT_TRUE(test, env->fv->status & ST_FAIL);
+	KUNIT_EXPECT_EQ(test, env->fv->vdev.noirq_state,
+			VIRTIO_NOIRQ_ENTERED);
+	KUNIT_EXPECT_FALSE(test, config_delivery_enabled(env->fd));
+	KUNIT_EXPECT_EQ(test, env->fd->calls[FAKE_DRV_CONFIG_CHANGED], 0);
+	expect_vqs_refuse_buffers(test, env->fd);
+}
+
+/*
+ * Every way through the noirq restore, the failures included, runs with
+ * local interrupts disabled: every status write and the reset were made
+ * with interrupts off, nothing synchronised the callbacks, and no
+ * "sleeping function called from invalid context" report was printed (a
+ * console probe sees it, whatever the taint flags were before). The
+ * report is rate-limited to one a second, so a report in the second
+ * before this test can hide one here.
+ */
+static void restore_noirq_irqs_off_never_sleeps(struct kunit *test)
+{
+	const struct noirq_phase_param *p = test->param_value;
+	struct noirq_env env;
+	struct fake_console_watch *w;
+	unsigned long flags;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
+		kunit_skip(test, "might_sleep() checks need DEBUG_ATOMIC_SLEEP");
+
+	env = noirq_phase_setup(test, p);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+	w = fake_console_watch(test, "BUG: sleeping function");
+
+	local_irq_save(flags);
+	ret = virtio_device_restore_noirq(&env.fv->vdev);
+	local_irq_restore(flags);
+
+	KUNIT_EXPECT_EQ(test, ret, p->err);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w->lines), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET].irqs_off, 1);
+	KUNIT_EXPECT_GE(test, env.fv->ops[FAKE_OP_SET_STATUS].calls, 3);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SET_STATUS].irqs_off,
+			env.fv->ops[FAKE_OP_SET_STATUS].calls);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+	expect_noirq_restore_result(test, &env, p->err);
+}
+
+/*
+ * No way through the noirq phase allocates: from freeze_noirq to the end
+ * of restore_noirq, the test's task makes no slab allocation, on success
+ * and on every failure.
+ */
+static void noirq_phase_allocates_nothing(struct kunit *test)
+{
+	const struct noirq_phase_param *p = test->param_value;
+	struct noirq_env env = noirq_phase_setup(test, p);
+	struct fake_alloc_watch *w = fake_alloc_watch(test);
+	int freeze_ret, restore_ret;
+
+	fake_alloc_watch_arm(w, true);
+	freeze_ret = virtio_device_freeze_noirq(&env.fv->vdev);
+	restore_ret = virtio_device_restore_noirq(&env.fv->vdev);
+	fake_alloc_watch_arm(w, false);
+
+	KUNIT_EXPECT_EQ(test, freeze_ret, 0);
+	KUNIT_EXPECT_EQ(test, restore_ret, p->err);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&w->allocs), 0,
+			    "last allocation from %pS",
+			    (void *)READ_ONCE(w->last_site));
+	expect_noirq_restore_result(test, &env, p->err);
+}
+
+/*
  * The normal restore of a device whose noirq restore did not succeed (state
  * ENTERED) fails with -EIO on its own: FAILED is set, nothing is
  * re-initialised, and the device is broken, whatever broke it before.
@@ -1171,6 +1324,10 @@ static struct kunit_case noirq_restore_cases[] = {
 	KUNIT_CASE(vqs_usable_after_noirq_restore),
 	KUNIT_CASE_PARAM(restore_noirq_failure_makes_restore_fail,
 			 restore_fail_gen_params),
+	KUNIT_CASE_PARAM(restore_noirq_irqs_off_never_sleeps,
+			 noirq_phase_gen_params),
+	KUNIT_CASE_PARAM(noirq_phase_allocates_nothing,
+			 noirq_phase_gen_params),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
 	KUNIT_CASE(restore_in_entered_state_fails_and_breaks),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
