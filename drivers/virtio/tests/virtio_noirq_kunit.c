@@ -593,6 +593,188 @@ static void freeze_resets_noirq_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
+/* The taint flags set right now, as test_taint() reports them. */
+static unsigned long current_taint_flags(void)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < TAINT_FLAGS_COUNT; i++)
+		if (test_taint(i))
+			mask |= BIT(i);
+	return mask;
+}
+
+/* freeze_noirq of this driver is not pinned by the contract: not called. */
+#define REFUSAL_UNPINNED	1
+
+/**
+ * struct refusal_param - a driver callback table on a transport flavour
+ * @desc: description of the case
+ * @drv: the driver's callback table, or NULL for no driver bound
+ * @safe: the transport is noirq_safe (else it is not, like virtio-pci)
+ * @freeze: what virtio_device_freeze() returns
+ * @freeze_noirq: what virtio_device_freeze_noirq() returns, or
+ *		  %REFUSAL_UNPINNED
+ * @restore_noirq: what virtio_device_restore_noirq() returns for a device
+ *		   in state ENTERED
+ */
+struct refusal_param {
+	const char *desc;
+	const struct virtio_driver *drv;
+	bool safe;
+	int freeze;
+	int freeze_noirq;
+	int restore_noirq;
+};
+
+#define UNPAIRED(i)	(&unpaired_params[i].drv)
+
+static const struct refusal_param refusal_params[] = {
+	{ "no driver, noirq_safe", NULL, true, 0, 0, 0 },
+	{ "no driver, not noirq_safe", NULL, false, 0, 0, 0 },
+	{ "no noirq callbacks, noirq_safe", &fake_driver_default, true,
+	  0, 0, 0 },
+	{ "no noirq callbacks, not noirq_safe", &fake_driver_default, false,
+	  0, 0, 0 },
+	{ "noirq pair, noirq_safe", &fake_driver_noirq, true, 0, 0, 0 },
+	{ "noirq pair, not noirq_safe", &fake_driver_noirq, false,
+	  -EOPNOTSUPP, -EOPNOTSUPP, -EOPNOTSUPP },
+	{ "freeze without restore, noirq_safe", UNPAIRED(0), true,
+	  -EINVAL, 0, 0 },
+	{ "freeze without restore, not noirq_safe", UNPAIRED(0), false,
+	  -EINVAL, -EOPNOTSUPP, -EOPNOTSUPP },
+	{ "restore without freeze, noirq_safe", UNPAIRED(1), true,
+	  -EINVAL, 0, 0 },
+	{ "restore without freeze, not noirq_safe", UNPAIRED(1), false,
+	  -EINVAL, 0, 0 },
+	{ "freeze_noirq alone, noirq_safe", UNPAIRED(2), true,
+	  -EINVAL, 0, 0 },
+	{ "freeze_noirq alone, not noirq_safe", UNPAIRED(2), false,
+	  -EINVAL, -EOPNOTSUPP, 0 },
+	{ "restore_noirq alone, noirq_safe", UNPAIRED(3), true,
+	  -EINVAL, REFUSAL_UNPINNED, 0 },
+	{ "restore_noirq alone, not noirq_safe", UNPAIRED(3), false,
+	  -EINVAL, REFUSAL_UNPINNED, -EOPNOTSUPP },
+};
+
+KUNIT_ARRAY_PARAM_DESC(refusal, refusal_params, desc);
+
+/*
+ * Check every counter of a refusal matrix row: the driver callbacks that
+ * ran (config_changed only through the probe of config_delivery_enabled()),
+ * the status writes and resets, and no interrupt-waiting op in the noirq
+ * phase.
+ */
+static void expect_refusal_counts(struct kunit *test, const char *step,
+				  const struct fake_vdev *fv,
+				  const struct fake_driver *fd,
+				  const unsigned int *calls,
+				  unsigned int writes, unsigned int resets)
+{
+	enum fake_drv_cb cb;
+
+	KUNIT_EXPECT_EQ_MSG(test, fv->status_log_len, writes, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, fv->resets, resets, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, fv->noirq_violations, 0, "%s", step);
+	if (!fd)
+		return;
+	for (cb = 0; cb < FAKE_DRV_NR; cb++)
+		KUNIT_EXPECT_EQ_MSG(test, fd->calls[cb], calls[cb],
+				    "%s: driver callback %d", step, cb);
+}
+
+/*
+ * The refusal matrix: each driver callback table on a noirq_safe and on
+ * an unsafe transport. Each entry point returns what the contract says,
+ * and after each call every counter is as expected: a refused call runs
+ * no driver callback, writes no status and resets nothing, a refused
+ * freeze leaves config delivery enabled, and no refusal WARNs (the taint
+ * flags do not change and no "WARNING:" line is printed). The noirq
+ * restore is called for a device in state ENTERED, the only state the PM
+ * core resumes in the noirq phase.
+ */
+static void refusal_matrix(struct kunit *test)
+{
+	const struct refusal_param *p = test->param_value;
+	const struct virtio_config_ops *ops = p->safe ? &fake_noirq_ops :
+							&fake_unsafe_ops;
+	unsigned long taint = current_taint_flags();
+	unsigned int calls[FAKE_DRV_NR] = { };
+	struct fake_console_watch *warn;
+	struct fake_driver *fd = NULL;
+	struct virtio_device *vdev;
+	struct fake_vdev *fv;
+	bool runs, refused;
+	int ret;
+
+	if (p->drv) {
+		struct noirq_env env = noirq_env_create(test, ops,
+							FAKE_FEATURES_MODERN,
+							p->drv);
+
+		fv = env.fv;
+		fd = env.fd;
+	} else {
+		fv = bare_vdev(test, ops);
+	}
+	vdev = &fv->vdev;
+	warn = fake_console_watch(test, "WARNING:");
+
+	/* freeze */
+	ret = virtio_device_freeze(vdev);
+	KUNIT_EXPECT_EQ(test, ret, p->freeze);
+	refused = ret != 0;
+	calls[FAKE_DRV_FREEZE] = p->drv && p->drv->freeze && !refused;
+	expect_refusal_counts(test, "freeze", fv, fd, calls, 0, 0);
+	KUNIT_EXPECT_EQ(test, vdev->noirq_state, VIRTIO_NOIRQ_NONE);
+	if (fd) {
+		/* Delivered now if enabled, else left pending. */
+		KUNIT_EXPECT_EQ(test, config_delivery_enabled(fd), refused);
+		calls[FAKE_DRV_CONFIG_CHANGED] = refused;
+	}
+
+	/* freeze_noirq, in the noirq phase */
+	if (p->freeze_noirq != REFUSAL_UNPINNED) {
+		fake_vdev_noirq_phase(fv, true);
+		ret = virtio_device_freeze_noirq(vdev);
+		fake_vdev_noirq_phase(fv, false);
+		KUNIT_EXPECT_EQ(test, ret, p->freeze_noirq);
+		calls[FAKE_DRV_FREEZE_NOIRQ] = p->drv && p->drv->freeze_noirq &&
+					       !ret;
+		expect_refusal_counts(test, "freeze_noirq", fv, fd, calls,
+				      0, 0);
+		KUNIT_EXPECT_EQ(test, vdev->noirq_state,
+				calls[FAKE_DRV_FREEZE_NOIRQ] ?
+				VIRTIO_NOIRQ_ENTERED : VIRTIO_NOIRQ_NONE);
+	}
+
+	/* restore_noirq of a device whose noirq phase was entered */
+	vdev->noirq_state = VIRTIO_NOIRQ_ENTERED;
+	fake_vdev_noirq_phase(fv, true);
+	ret = virtio_device_restore_noirq(vdev);
+	fake_vdev_noirq_phase(fv, false);
+	KUNIT_EXPECT_EQ(test, ret, p->restore_noirq);
+	runs = p->drv && p->drv->restore_noirq && p->safe;
+	calls[FAKE_DRV_RESTORE_NOIRQ] = runs;
+	/* A re-init: reset, ACKNOWLEDGE, DRIVER, FEATURES_OK; no DRIVER_OK. */
+	expect_refusal_counts(test, "restore_noirq", fv, fd, calls,
+			      runs ? 4 : 0, runs);
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_RESET_VQS].calls, runs);
+	if (runs)
+		KUNIT_EXPECT_EQ(test, vdev->noirq_state,
+				VIRTIO_NOIRQ_RESTORED);
+	if (fd) {
+		KUNIT_EXPECT_EQ(test, config_delivery_enabled(fd), refused);
+		calls[FAKE_DRV_CONFIG_CHANGED] += refused;
+		KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_CONFIG_CHANGED],
+				calls[FAKE_DRV_CONFIG_CHANGED]);
+	}
+
+	KUNIT_EXPECT_EQ(test, current_taint_flags(), taint);
+	KUNIT_EXPECT_EQ(test, atomic_read(&warn->lines), 0);
+}
+
 static struct kunit_case noirq_freeze_cases[] = {
 	KUNIT_CASE_PARAM(freeze_refuses_unpaired_callbacks,
 			 unpaired_gen_params),
@@ -605,6 +787,7 @@ static struct kunit_case noirq_freeze_cases[] = {
 	KUNIT_CASE(noirq_cycle_without_vqs_needs_no_reset_vqs),
 	KUNIT_CASE(freeze_noirq_failure_keeps_state_none),
 	KUNIT_CASE(freeze_resets_noirq_state),
+	KUNIT_CASE_PARAM(refusal_matrix, refusal_gen_params),
 	{}
 };
 
