@@ -1161,6 +1161,77 @@ static void noirq_phase_allocates_nothing(struct kunit *test)
 	expect_noirq_restore_result(test, &env, p->err);
 }
 
+/**
+ * struct hibernation_param - the device at the start of the noirq restore
+ * @desc: description of the case
+ * @boot_kernel: a boot kernel drove the device before it loaded the image
+ */
+struct hibernation_param {
+	const char *desc;
+	bool boot_kernel;
+};
+
+static const struct hibernation_param hibernation_params[] = {
+	{ "freeze, freeze_noirq, thaw_noirq, thaw", false },
+	{ "image restore after a boot kernel used the device", true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(hibernation, hibernation_params, desc);
+
+/*
+ * Hibernation. Thaw: the device is as freeze_noirq left it. Image restore:
+ * the image says ENTERED, but a boot kernel drove the device since: it set
+ * DRIVER_OK (and NEEDS_RESET) and negotiated other features. (The fake has
+ * no queue registers; the virtio_mmio suite checks their reprogramming.)
+ * Either way restore_noirq starts with a reset, writes no bit the boot
+ * kernel left, and the device ends as after a fresh probe: the features of
+ * this kernel's probe, DRIVER_OK, the same rings, working.
+ */
+static void hibernation_restore_starts_from_reset(struct kunit *test)
+{
+	const struct hibernation_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	u64 features = env.fv->driver_features;
+	const struct fake_event exp[] = {
+		EV(RESET, 0),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | ST_DRV),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
+		EV(RESET_VQS, 2),
+		EV(DRV_RESTORE_NOIRQ, 0),
+		EV(DRV_RESTORE, 0),
+		EV(SET_STATUS, ST_LIVE),
+	};
+
+	KUNIT_ASSERT_TRUE(test, features & BIT_ULL(VIRTIO_F_VERSION_1));
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	if (p->boot_kernel) {
+		env.fv->status = ST_LIVE | VIRTIO_CONFIG_S_NEEDS_RESET;
+		env.fv->driver_features = BIT_ULL(FAKE_F_B) |
+					  BIT_ULL(FAKE_F_UNKNOWN);
+		env.fv->vdev.noirq_state = VIRTIO_NOIRQ_ENTERED;
+	}
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fd->status_seen[FAKE_DRV_RESTORE_NOIRQ],
+			ST_ACK | ST_DRV | ST_FOK);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->driver_features, features);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_RESTORED);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+	expect_vqs_unmoved(test, env.fv);
+	fake_driver_queue_buf(test, env.fd, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 1);
+}
+
 /*
  * The normal restore of a device whose noirq restore did not succeed (state
  * ENTERED) fails with -EIO on its own: FAILED is set, nothing is
@@ -1511,6 +1582,8 @@ static struct kunit_case noirq_restore_cases[] = {
 			 noirq_phase_gen_params),
 	KUNIT_CASE_PARAM(noirq_phase_allocates_nothing,
 			 noirq_phase_gen_params),
+	KUNIT_CASE_PARAM(hibernation_restore_starts_from_reset,
+			 hibernation_gen_params),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
 	KUNIT_CASE(restore_in_entered_state_fails_and_breaks),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
