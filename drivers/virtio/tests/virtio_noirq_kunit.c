@@ -11,6 +11,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/bitops.h>
 #include <linux/io.h>
 #include <linux/irqflags.h>
 #include <linux/panic.h>
@@ -1232,6 +1233,178 @@ static void hibernation_restore_starts_from_reset(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 1);
 }
 
+/* Receive buffers of the rx driver. */
+#define RX_BUFS		5
+
+/**
+ * struct rx_state - receive buffers of the rx driver
+ * @bufs: the buffers
+ * @posted: buffers in the receive queue, one bit each
+ * @held: buffers detached by freeze_noirq, to post again
+ * @unknown: tokens detached that were not posted buffers
+ * @post_err: first error of posting a buffer again
+ */
+struct rx_state {
+	u8 bufs[RX_BUFS][16];
+	unsigned long posted;
+	unsigned long held;
+	unsigned int unknown;
+	int post_err;
+};
+
+static struct rx_state *rx_state_of(struct virtio_device *vdev)
+{
+	return to_fake_driver(vdev)->test->priv;
+}
+
+/* Which buffer @token is, or %RX_BUFS for none of them. */
+static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
+{
+	unsigned int i;
+
+	for (i = 0; i < RX_BUFS; i++)
+		if (token == rx->bufs[i])
+			return i;
+	return RX_BUFS;
+}
+
+static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
+{
+	struct scatterlist sg;
+	int err;
+
+	sg_init_one(&sg, rx->bufs[i], sizeof(rx->bufs[i]));
+	err = virtqueue_add_inbuf(vq, &sg, 1, rx->bufs[i], GFP_ATOMIC);
+	if (!err)
+		rx->posted |= BIT(i);
+	return err;
+}
+
+/* Take every unused buffer back from the receive queue. */
+static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
+			  unsigned long *into)
+{
+	unsigned int i;
+	void *token;
+
+	while ((token = virtqueue_detach_unused_buf(vq))) {
+		i = rx_buf_index(rx, token);
+		if (i == RX_BUFS || !(rx->posted & BIT(i))) {
+			rx->unknown++;
+			continue;
+		}
+		rx->posted &= ~BIT(i);
+		*into |= BIT(i);
+	}
+}
+
+/* freeze_noirq of a driver with an rx queue: reset, take the buffers. */
+static int rx_freeze_noirq(struct virtio_device *vdev)
+{
+	struct rx_state *rx = rx_state_of(vdev);
+
+	fake_drv_enter(vdev, FAKE_DRV_FREEZE_NOIRQ, FAKE_EV_DRV_FREEZE_NOIRQ);
+	virtio_reset_device_noirq(vdev);
+	rx_detach_all(to_fake_driver(vdev)->vqs[0], rx, &rx->held);
+	return 0;
+}
+
+/* restore_noirq of a driver with an rx queue: ready, then post again. */
+static int rx_restore_noirq(struct virtio_device *vdev)
+{
+	struct virtqueue *vq = to_fake_driver(vdev)->vqs[0];
+	struct rx_state *rx = rx_state_of(vdev);
+	unsigned int i;
+	int err;
+
+	fake_drv_enter(vdev, FAKE_DRV_RESTORE_NOIRQ, FAKE_EV_DRV_RESTORE_NOIRQ);
+	virtio_device_ready_noirq(vdev);
+	for_each_set_bit(i, &rx->held, RX_BUFS) {
+		err = rx_post(vq, rx, i);
+		if (err) {
+			rx->post_err = rx->post_err ?: err;
+			continue;
+		}
+		rx->held &= ~BIT(i);
+	}
+	virtqueue_kick(vq);
+	return rx->post_err;
+}
+
+static const struct virtio_driver rx_driver = {
+	.config_changed = fake_drv_config_changed,
+	.freeze = fake_drv_freeze,
+	.restore = fake_drv_restore,
+	.freeze_noirq = rx_freeze_noirq,
+	.restore_noirq = rx_restore_noirq,
+};
+
+/*
+ * A driver with posted receive buffers: its freeze_noirq resets the device
+ * and detaches the unused buffers, its restore_noirq posts them again after
+ * virtio_device_ready_noirq(). After the cycle the receive queue holds each
+ * buffer exactly once, in the same ring, and the device got them after
+ * DRIVER_OK.
+ */
+static void rx_buffers_survive_noirq_cycle(struct kunit *test)
+{
+	const unsigned long all = GENMASK(RX_BUFS - 1, 0);
+	struct rx_state *rx = kunit_kzalloc(test, sizeof(*rx), GFP_KERNEL);
+	const struct fake_event exp[] = {
+		EV(DRV_FREEZE, 0),
+		EV(DRV_FREEZE_NOIRQ, 0),
+		EV(RESET, 0),
+		EV(RESET, 0),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | ST_DRV),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
+		EV(RESET_VQS, 2),
+		EV(DRV_RESTORE_NOIRQ, 0),
+		EV(SET_STATUS, ST_LIVE),
+		EV(NOTIFY, 0),
+		EV(DRV_RESTORE, 0),
+	};
+	struct noirq_env env;
+	unsigned long back = 0;
+	struct virtqueue *vq;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, rx);
+	test->priv = rx;
+	env = noirq_env_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN,
+			       &rx_driver);
+	vq = env.fd->vqs[0];
+	for (i = 0; i < RX_BUFS; i++)
+		KUNIT_ASSERT_EQ(test, rx_post(vq, rx, i), 0);
+	virtqueue_kick(vq);
+	fake_vdev_clear_logs(env.fv);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, rx->held, all);
+	KUNIT_EXPECT_EQ(test, rx->posted, 0);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, rx->post_err, 0);
+	KUNIT_EXPECT_EQ(test, rx->held, 0);
+	KUNIT_EXPECT_EQ(test, rx->posted, all);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM - RX_BUFS);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(vq));
+	expect_vqs_unmoved(test, env.fv);
+
+	/* The ring holds each buffer once, and nothing else. */
+	rx_detach_all(vq, rx, &back);
+	KUNIT_EXPECT_EQ(test, back, all);
+	KUNIT_EXPECT_EQ(test, rx->unknown, 0);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
+}
+
 /*
  * The normal restore of a device whose noirq restore did not succeed (state
  * ENTERED) fails with -EIO on its own: FAILED is set, nothing is
@@ -1584,6 +1757,7 @@ static struct kunit_case noirq_restore_cases[] = {
 			 noirq_phase_gen_params),
 	KUNIT_CASE_PARAM(hibernation_restore_starts_from_reset,
 			 hibernation_gen_params),
+	KUNIT_CASE(rx_buffers_survive_noirq_cycle),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
 	KUNIT_CASE(restore_in_entered_state_fails_and_breaks),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),
