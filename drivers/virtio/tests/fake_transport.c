@@ -549,21 +549,92 @@ void fake_vdev_expect_status_log(struct kunit *test,
  * @exp: expected events, built with FAKE_EV(); only type and value count
  * @n: number of entries in @exp
  *
- * Expects the event log to be exactly @exp, and nothing dropped.
+ * Expects the event log, less the callback synchronisations, to be exactly
+ * @exp, and nothing dropped; the synchronisations are checked with
+ * fake_vdev_expect_syncs().
  */
 void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 			     const struct fake_event *exp, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, j = 0;
 
 	KUNIT_EXPECT_EQ(test, fv->log_overflow, 0);
-	KUNIT_EXPECT_EQ(test, fv->events_len, n);
-	for (i = 0; i < min(n, fv->events_len); i++) {
-		KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type, exp[i].type,
-				    "event %u", i);
-		KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value, exp[i].value,
-				    "event %u", i);
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_SYNC_CBS)
+			continue;
+		if (j < n) {
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type,
+					    exp[j].type, "event %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value,
+					    exp[j].value, "event %u", i);
+		}
+		j++;
 	}
+	KUNIT_EXPECT_EQ(test, j, n);
+	fake_vdev_expect_syncs(test, fv);
+}
+
+/* Whether event @i of the log needs a callback synchronisation first. */
+static bool fake_event_needs_sync(const struct fake_vdev *fv, unsigned int i,
+				  bool *known)
+{
+	const struct fake_event *ev = &fv->events[i];
+	u8 before;
+
+	*known = true;
+	if (ev->type == FAKE_EV_RESET)
+		return true;
+	if (ev->type != FAKE_EV_SET_STATUS ||
+	    !(ev->value & VIRTIO_CONFIG_S_DRIVER_OK))
+		return false;
+	/* Only the write that turns DRIVER_OK on; unknown for entry 0. */
+	if (!i) {
+		*known = false;
+		return false;
+	}
+	before = fv->events[i - 1].status;
+	return !(before & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/**
+ * fake_vdev_expect_syncs() - check where the virtqueue callbacks were synced
+ * @test: the test
+ * @fv: the fake device
+ *
+ * For paths that use only the normal (not noirq) helpers. Without
+ * CONFIG_VIRTIO_HARDEN_NOTIFICATION nothing synchronises the callbacks.
+ * With it, virtio_reset_device() does right before the reset and
+ * virtio_device_ready() right before the status write that sets
+ * DRIVER_OK: each %FAKE_EV_SYNC_CBS event must come right before such an
+ * event, and each such event right after one. The count of the transport
+ * op must match the log.
+ */
+void fake_vdev_expect_syncs(struct kunit *test, const struct fake_vdev *fv)
+{
+	bool harden = IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION);
+	unsigned int i, syncs = 0;
+	bool synced = false;
+	bool needs, known;
+
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_SYNC_CBS) {
+			KUNIT_EXPECT_FALSE_MSG(test, synced,
+					       "event %u: synced twice", i);
+			synced = true;
+			syncs++;
+			continue;
+		}
+		needs = fake_event_needs_sync(fv, i, &known);
+		if (known)
+			KUNIT_EXPECT_EQ_MSG(test, synced, harden && needs,
+					    "event %u: callback sync before it",
+					    i);
+		synced = false;
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, synced, "the log ends with a sync");
+	if (!harden)
+		KUNIT_EXPECT_EQ(test, syncs, 0);
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_SYNC_CBS].calls, syncs);
 }
 
 /**

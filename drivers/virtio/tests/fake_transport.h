@@ -366,6 +366,7 @@ void fake_vdev_expect_status_log(struct kunit *test,
 				 unsigned int n);
 void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 			     const struct fake_event *exp, unsigned int n);
+void fake_vdev_expect_syncs(struct kunit *test, const struct fake_vdev *fv);
 
 /* Check a whole log against an array of expected entries. */
 #define FAKE_EXPECT_STATUS_LOG(test, fv, exp) \
