@@ -22,6 +22,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/tracepoint.h>
+#include <trace/events/kmem.h>
 #include <trace/events/printk.h>
 
 #include "fake_transport.h"
@@ -548,21 +549,92 @@ void fake_vdev_expect_status_log(struct kunit *test,
  * @exp: expected events, built with FAKE_EV(); only type and value count
  * @n: number of entries in @exp
  *
- * Expects the event log to be exactly @exp, and nothing dropped.
+ * Expects the event log, less the callback synchronisations, to be exactly
+ * @exp, and nothing dropped; the synchronisations are checked with
+ * fake_vdev_expect_syncs().
  */
 void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 			     const struct fake_event *exp, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, j = 0;
 
 	KUNIT_EXPECT_EQ(test, fv->log_overflow, 0);
-	KUNIT_EXPECT_EQ(test, fv->events_len, n);
-	for (i = 0; i < min(n, fv->events_len); i++) {
-		KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type, exp[i].type,
-				    "event %u", i);
-		KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value, exp[i].value,
-				    "event %u", i);
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_SYNC_CBS)
+			continue;
+		if (j < n) {
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type,
+					    exp[j].type, "event %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value,
+					    exp[j].value, "event %u", i);
+		}
+		j++;
 	}
+	KUNIT_EXPECT_EQ(test, j, n);
+	fake_vdev_expect_syncs(test, fv);
+}
+
+/* Whether event @i of the log needs a callback synchronisation first. */
+static bool fake_event_needs_sync(const struct fake_vdev *fv, unsigned int i,
+				  bool *known)
+{
+	const struct fake_event *ev = &fv->events[i];
+	u8 before;
+
+	*known = true;
+	if (ev->type == FAKE_EV_RESET)
+		return true;
+	if (ev->type != FAKE_EV_SET_STATUS ||
+	    !(ev->value & VIRTIO_CONFIG_S_DRIVER_OK))
+		return false;
+	/* Only the write that turns DRIVER_OK on; unknown for entry 0. */
+	if (!i) {
+		*known = false;
+		return false;
+	}
+	before = fv->events[i - 1].status;
+	return !(before & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/**
+ * fake_vdev_expect_syncs() - check where the virtqueue callbacks were synced
+ * @test: the test
+ * @fv: the fake device
+ *
+ * For paths that use only the normal (not noirq) helpers. Without
+ * CONFIG_VIRTIO_HARDEN_NOTIFICATION nothing synchronises the callbacks.
+ * With it, virtio_reset_device() does right before the reset and
+ * virtio_device_ready() right before the status write that sets
+ * DRIVER_OK: each %FAKE_EV_SYNC_CBS event must come right before such an
+ * event, and each such event right after one. The count of the transport
+ * op must match the log.
+ */
+void fake_vdev_expect_syncs(struct kunit *test, const struct fake_vdev *fv)
+{
+	bool harden = IS_ENABLED(CONFIG_VIRTIO_HARDEN_NOTIFICATION);
+	unsigned int i, syncs = 0;
+	bool synced = false;
+	bool needs, known;
+
+	for (i = 0; i < fv->events_len; i++) {
+		if (fv->events[i].type == FAKE_EV_SYNC_CBS) {
+			KUNIT_EXPECT_FALSE_MSG(test, synced,
+					       "event %u: synced twice", i);
+			synced = true;
+			syncs++;
+			continue;
+		}
+		needs = fake_event_needs_sync(fv, i, &known);
+		if (known)
+			KUNIT_EXPECT_EQ_MSG(test, synced, harden && needs,
+					    "event %u: callback sync before it",
+					    i);
+		synced = false;
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, synced, "the log ends with a sync");
+	if (!harden)
+		KUNIT_EXPECT_EQ(test, syncs, 0);
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_SYNC_CBS].calls, syncs);
 }
 
 /**
@@ -1036,4 +1108,85 @@ struct fake_console_watch *fake_console_watch(struct kunit *test,
 							fake_console_unwatch,
 							NULL), 0);
 	return w;
+}
+
+/* Count one allocation if it was made by the watched task while armed. */
+static void fake_alloc_count(struct fake_alloc_watch *w, unsigned long site)
+{
+	if (!READ_ONCE(w->armed) || current != w->task || !in_task())
+		return;
+	WRITE_ONCE(w->last_site, site);
+	atomic_inc(&w->allocs);
+}
+
+static void fake_alloc_probe_kmalloc(void *data, unsigned long call_site,
+				     const void *ptr, size_t bytes_req,
+				     size_t bytes_alloc, gfp_t gfp_flags,
+				     int node)
+{
+	fake_alloc_count(data, call_site);
+}
+
+static void fake_alloc_probe_cache(void *data, unsigned long call_site,
+				   const void *ptr, struct kmem_cache *s,
+				   gfp_t gfp_flags, int node)
+{
+	fake_alloc_count(data, call_site);
+}
+
+static void fake_alloc_unwatch(void *data)
+{
+	unregister_trace_kmem_cache_alloc(fake_alloc_probe_cache, data);
+	unregister_trace_kmalloc(fake_alloc_probe_kmalloc, data);
+	tracepoint_synchronize_unregister();
+}
+
+/**
+ * fake_alloc_watch() - count the slab allocations of the running test
+ * @test: the test; the watch ends with it
+ *
+ * Registers probes on the kmalloc and kmem_cache_alloc tracepoints, which
+ * every slab allocation passes, whatever its GFP flags and whether it
+ * succeeds. While the watch is armed with fake_alloc_watch_arm(), each
+ * allocation made by the test's task in task context (not by an interrupt
+ * that happens to hit it) increments &fake_alloc_watch.allocs. Page
+ * allocator calls are not seen: their tracepoint is not exported. The test
+ * is skipped if the kernel has no tracepoints.
+ *
+ * Return: the watch, disarmed, owned by @test.
+ */
+struct fake_alloc_watch *fake_alloc_watch(struct kunit *test)
+{
+	struct fake_alloc_watch *w;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs CONFIG_TRACEPOINTS for the kmem probes");
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->task = current;
+
+	ret = register_trace_kmalloc(fake_alloc_probe_kmalloc, w);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = register_trace_kmem_cache_alloc(fake_alloc_probe_cache, w);
+	if (ret)
+		unregister_trace_kmalloc(fake_alloc_probe_kmalloc, w);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							fake_alloc_unwatch,
+							w), 0);
+	return w;
+}
+
+/**
+ * fake_alloc_watch_arm() - start or stop counting allocations
+ * @w: the watch from fake_alloc_watch()
+ * @on: whether to count the allocations that follow
+ *
+ * Never allocates, so it can bracket exactly the code under test.
+ */
+void fake_alloc_watch_arm(struct fake_alloc_watch *w, bool on)
+{
+	WRITE_ONCE(w->armed, on);
 }

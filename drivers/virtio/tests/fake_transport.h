@@ -366,6 +366,7 @@ void fake_vdev_expect_status_log(struct kunit *test,
 				 unsigned int n);
 void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 			     const struct fake_event *exp, unsigned int n);
+void fake_vdev_expect_syncs(struct kunit *test, const struct fake_vdev *fv);
 
 /* Check a whole log against an array of expected entries. */
 #define FAKE_EXPECT_STATUS_LOG(test, fv, exp) \
@@ -388,6 +389,23 @@ struct fake_console_watch {
 
 struct fake_console_watch *fake_console_watch(struct kunit *test,
 					      const char *needle);
+
+/**
+ * struct fake_alloc_watch - slab allocations seen by fake_alloc_watch()
+ * @task: the task whose allocations are counted
+ * @armed: allocations are counted only while this is set
+ * @allocs: allocations counted so far
+ * @last_site: call site of the last allocation counted
+ */
+struct fake_alloc_watch {
+	struct task_struct *task;
+	bool armed;
+	atomic_t allocs;
+	unsigned long last_site;
+};
+
+struct fake_alloc_watch *fake_alloc_watch(struct kunit *test);
+void fake_alloc_watch_arm(struct fake_alloc_watch *w, bool on);
 
 /* Fake driver callbacks, for building other driver templates. */
 int fake_drv_probe(struct virtio_device *vdev);

@@ -11,6 +11,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/bitops.h>
 #include <linux/io.h>
 #include <linux/irqflags.h>
 #include <linux/panic.h>
@@ -593,6 +594,188 @@ static void freeze_resets_noirq_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
+/* The taint flags set right now, as test_taint() reports them. */
+static unsigned long current_taint_flags(void)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < TAINT_FLAGS_COUNT; i++)
+		if (test_taint(i))
+			mask |= BIT(i);
+	return mask;
+}
+
+/* freeze_noirq of this driver is not pinned by the contract: not called. */
+#define REFUSAL_UNPINNED	1
+
+/**
+ * struct refusal_param - a driver callback table on a transport flavour
+ * @desc: description of the case
+ * @drv: the driver's callback table, or NULL for no driver bound
+ * @safe: the transport is noirq_safe (else it is not, like virtio-pci)
+ * @freeze: what virtio_device_freeze() returns
+ * @freeze_noirq: what virtio_device_freeze_noirq() returns, or
+ *		  %REFUSAL_UNPINNED
+ * @restore_noirq: what virtio_device_restore_noirq() returns for a device
+ *		   in state ENTERED
+ */
+struct refusal_param {
+	const char *desc;
+	const struct virtio_driver *drv;
+	bool safe;
+	int freeze;
+	int freeze_noirq;
+	int restore_noirq;
+};
+
+#define UNPAIRED(i)	(&unpaired_params[i].drv)
+
+static const struct refusal_param refusal_params[] = {
+	{ "no driver, noirq_safe", NULL, true, 0, 0, 0 },
+	{ "no driver, not noirq_safe", NULL, false, 0, 0, 0 },
+	{ "no noirq callbacks, noirq_safe", &fake_driver_default, true,
+	  0, 0, 0 },
+	{ "no noirq callbacks, not noirq_safe", &fake_driver_default, false,
+	  0, 0, 0 },
+	{ "noirq pair, noirq_safe", &fake_driver_noirq, true, 0, 0, 0 },
+	{ "noirq pair, not noirq_safe", &fake_driver_noirq, false,
+	  -EOPNOTSUPP, -EOPNOTSUPP, -EOPNOTSUPP },
+	{ "freeze without restore, noirq_safe", UNPAIRED(0), true,
+	  -EINVAL, 0, 0 },
+	{ "freeze without restore, not noirq_safe", UNPAIRED(0), false,
+	  -EINVAL, -EOPNOTSUPP, -EOPNOTSUPP },
+	{ "restore without freeze, noirq_safe", UNPAIRED(1), true,
+	  -EINVAL, 0, 0 },
+	{ "restore without freeze, not noirq_safe", UNPAIRED(1), false,
+	  -EINVAL, 0, 0 },
+	{ "freeze_noirq alone, noirq_safe", UNPAIRED(2), true,
+	  -EINVAL, 0, 0 },
+	{ "freeze_noirq alone, not noirq_safe", UNPAIRED(2), false,
+	  -EINVAL, -EOPNOTSUPP, 0 },
+	{ "restore_noirq alone, noirq_safe", UNPAIRED(3), true,
+	  -EINVAL, REFUSAL_UNPINNED, 0 },
+	{ "restore_noirq alone, not noirq_safe", UNPAIRED(3), false,
+	  -EINVAL, REFUSAL_UNPINNED, -EOPNOTSUPP },
+};
+
+KUNIT_ARRAY_PARAM_DESC(refusal, refusal_params, desc);
+
+/*
+ * Check every counter of a refusal matrix row: the driver callbacks that
+ * ran (config_changed only through the probe of config_delivery_enabled()),
+ * the status writes and resets, and no interrupt-waiting op in the noirq
+ * phase.
+ */
+static void expect_refusal_counts(struct kunit *test, const char *step,
+				  const struct fake_vdev *fv,
+				  const struct fake_driver *fd,
+				  const unsigned int *calls,
+				  unsigned int writes, unsigned int resets)
+{
+	enum fake_drv_cb cb;
+
+	KUNIT_EXPECT_EQ_MSG(test, fv->status_log_len, writes, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, fv->resets, resets, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, fv->noirq_violations, 0, "%s", step);
+	if (!fd)
+		return;
+	for (cb = 0; cb < FAKE_DRV_NR; cb++)
+		KUNIT_EXPECT_EQ_MSG(test, fd->calls[cb], calls[cb],
+				    "%s: driver callback %d", step, cb);
+}
+
+/*
+ * The refusal matrix: each driver callback table on a noirq_safe and on
+ * an unsafe transport. Each entry point returns what the contract says,
+ * and after each call every counter is as expected: a refused call runs
+ * no driver callback, writes no status and resets nothing, a refused
+ * freeze leaves config delivery enabled, and no refusal WARNs (the taint
+ * flags do not change and no "WARNING:" line is printed). The noirq
+ * restore is called for a device in state ENTERED, the only state the PM
+ * core resumes in the noirq phase.
+ */
+static void refusal_matrix(struct kunit *test)
+{
+	const struct refusal_param *p = test->param_value;
+	const struct virtio_config_ops *ops = p->safe ? &fake_noirq_ops :
+							&fake_unsafe_ops;
+	unsigned long taint = current_taint_flags();
+	unsigned int calls[FAKE_DRV_NR] = { };
+	struct fake_console_watch *warn;
+	struct fake_driver *fd = NULL;
+	struct virtio_device *vdev;
+	struct fake_vdev *fv;
+	bool runs, refused;
+	int ret;
+
+	if (p->drv) {
+		struct noirq_env env = noirq_env_create(test, ops,
+							FAKE_FEATURES_MODERN,
+							p->drv);
+
+		fv = env.fv;
+		fd = env.fd;
+	} else {
+		fv = bare_vdev(test, ops);
+	}
+	vdev = &fv->vdev;
+	warn = fake_console_watch(test, "WARNING:");
+
+	/* freeze */
+	ret = virtio_device_freeze(vdev);
+	KUNIT_EXPECT_EQ(test, ret, p->freeze);
+	refused = ret != 0;
+	calls[FAKE_DRV_FREEZE] = p->drv && p->drv->freeze && !refused;
+	expect_refusal_counts(test, "freeze", fv, fd, calls, 0, 0);
+	KUNIT_EXPECT_EQ(test, vdev->noirq_state, VIRTIO_NOIRQ_NONE);
+	if (fd) {
+		/* Delivered now if enabled, else left pending. */
+		KUNIT_EXPECT_EQ(test, config_delivery_enabled(fd), refused);
+		calls[FAKE_DRV_CONFIG_CHANGED] = refused;
+	}
+
+	/* freeze_noirq, in the noirq phase */
+	if (p->freeze_noirq != REFUSAL_UNPINNED) {
+		fake_vdev_noirq_phase(fv, true);
+		ret = virtio_device_freeze_noirq(vdev);
+		fake_vdev_noirq_phase(fv, false);
+		KUNIT_EXPECT_EQ(test, ret, p->freeze_noirq);
+		calls[FAKE_DRV_FREEZE_NOIRQ] = p->drv && p->drv->freeze_noirq &&
+					       !ret;
+		expect_refusal_counts(test, "freeze_noirq", fv, fd, calls,
+				      0, 0);
+		KUNIT_EXPECT_EQ(test, vdev->noirq_state,
+				calls[FAKE_DRV_FREEZE_NOIRQ] ?
+				VIRTIO_NOIRQ_ENTERED : VIRTIO_NOIRQ_NONE);
+	}
+
+	/* restore_noirq of a device whose noirq phase was entered */
+	vdev->noirq_state = VIRTIO_NOIRQ_ENTERED;
+	fake_vdev_noirq_phase(fv, true);
+	ret = virtio_device_restore_noirq(vdev);
+	fake_vdev_noirq_phase(fv, false);
+	KUNIT_EXPECT_EQ(test, ret, p->restore_noirq);
+	runs = p->drv && p->drv->restore_noirq && p->safe;
+	calls[FAKE_DRV_RESTORE_NOIRQ] = runs;
+	/* A re-init: reset, ACKNOWLEDGE, DRIVER, FEATURES_OK; no DRIVER_OK. */
+	expect_refusal_counts(test, "restore_noirq", fv, fd, calls,
+			      runs ? 4 : 0, runs);
+	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_RESET_VQS].calls, runs);
+	if (runs)
+		KUNIT_EXPECT_EQ(test, vdev->noirq_state,
+				VIRTIO_NOIRQ_RESTORED);
+	if (fd) {
+		KUNIT_EXPECT_EQ(test, config_delivery_enabled(fd), refused);
+		calls[FAKE_DRV_CONFIG_CHANGED] += refused;
+		KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_CONFIG_CHANGED],
+				calls[FAKE_DRV_CONFIG_CHANGED]);
+	}
+
+	KUNIT_EXPECT_EQ(test, current_taint_flags(), taint);
+	KUNIT_EXPECT_EQ(test, atomic_read(&warn->lines), 0);
+}
+
 static struct kunit_case noirq_freeze_cases[] = {
 	KUNIT_CASE_PARAM(freeze_refuses_unpaired_callbacks,
 			 unpaired_gen_params),
@@ -605,6 +788,7 @@ static struct kunit_case noirq_freeze_cases[] = {
 	KUNIT_CASE(noirq_cycle_without_vqs_needs_no_reset_vqs),
 	KUNIT_CASE(freeze_noirq_failure_keeps_state_none),
 	KUNIT_CASE(freeze_resets_noirq_state),
+	KUNIT_CASE_PARAM(refusal_matrix, refusal_gen_params),
 	{}
 };
 
@@ -823,6 +1007,402 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, env.fv->status & ST_DOK);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
 	expect_vqs_refuse_buffers(test, env.fd);
+}
+
+/*
+ * restore_noirq of a driver that marks the device ready with
+ * virtio_device_ready_noirq() and then fails.
+ */
+static int ready_then_fail_restore_noirq(struct virtio_device *vdev)
+{
+	fake_drv_enter(vdev, FAKE_DRV_RESTORE_NOIRQ, FAKE_EV_DRV_RESTORE_NOIRQ);
+	virtio_device_ready_noirq(vdev);
+	return -EPROTO;
+}
+
+static const struct virtio_driver ready_then_fail_driver = {
+	.config_changed = fake_drv_config_changed,
+	.freeze = fake_drv_freeze,
+	.restore = fake_drv_restore,
+	.freeze_noirq = fake_drv_freeze_noirq,
+	.restore_noirq = ready_then_fail_restore_noirq,
+};
+
+/**
+ * struct noirq_phase_param - one way through the noirq phase
+ * @desc: description of the case
+ * @drv: the driver's callback table
+ * @inject: sets up a failure of the noirq restore, or NULL
+ * @err: what the noirq restore returns
+ */
+struct noirq_phase_param {
+	const char *desc;
+	const struct virtio_driver *drv;
+	void (*inject)(struct noirq_env *env);
+	int err;
+};
+
+static const struct noirq_phase_param noirq_phase_params[] = {
+	{ "success", &fake_driver_noirq, NULL, 0 },
+	{ "finalize_features fails", &fake_driver_noirq, inject_finalize,
+	  -ENOSPC },
+	{ "device refuses FEATURES_OK", &fake_driver_noirq, inject_features_ok,
+	  -ENODEV },
+	{ "reset_vqs fails", &fake_driver_noirq, inject_reset_vqs,
+	  -EREMOTEIO },
+	{ "driver restore_noirq fails", &fake_driver_noirq,
+	  inject_restore_noirq, -ETIMEDOUT },
+	{ "driver fails after DRIVER_OK", &ready_then_fail_driver, NULL,
+	  -EPROTO },
+};
+
+KUNIT_ARRAY_PARAM_DESC(noirq_phase, noirq_phase_params, desc);
+
+/* Bind the driver of @p, freeze it and arm the failure of @p. */
+static struct noirq_env noirq_phase_setup(struct kunit *test,
+					  const struct noirq_phase_param *p)
+{
+	struct noirq_env env = noirq_env_create(test, &fake_noirq_ops,
+						FAKE_FEATURES_MODERN, p->drv);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	if (p->inject)
+		p->inject(&env);
+	return env;
+}
+
+/*
+ * What every way through the noirq restore leaves: the device live but
+ * without DRIVER_OK on success; on failure FAILED set, state ENTERED, the
+ * virtqueues broken (even if the driver had marked the device ready, which
+ * unbreaks them with notification hardening) and config delivery still
+ * off, a config change raised now staying pending.
+ */
+static void expect_noirq_restore_result(struct kunit *test,
+					struct noirq_env *env, int err)
+{
+	if (!err) {
+		KUNIT_EXPECT_EQ(test, env->fv->status,
+				ST_ACK | ST_DRV | ST_FOK);
+		KUNIT_EXPECT_EQ(test, env->fv->vdev.noirq_state,
+				VIRTIO_NOIRQ_RESTORED);
+		return;
+	}
+	KUNIT_EXPECT_TRUE(test, env->fv->status & ST_FAIL);
+	KUNIT_EXPECT_EQ(test, env->fv->vdev.noirq_state,
+			VIRTIO_NOIRQ_ENTERED);
+	KUNIT_EXPECT_FALSE(test, config_delivery_enabled(env->fd));
+	KUNIT_EXPECT_EQ(test, env->fd->calls[FAKE_DRV_CONFIG_CHANGED], 0);
+	expect_vqs_refuse_buffers(test, env->fd);
+}
+
+/*
+ * Every way through the noirq restore, the failures included, runs with
+ * local interrupts disabled: every status write and the reset were made
+ * with interrupts off, nothing synchronised the callbacks, and no
+ * "sleeping function called from invalid context" report was printed (a
+ * console probe sees it, whatever the taint flags were before). The
+ * report is rate-limited to one a second, so a report in the second
+ * before this test can hide one here.
+ */
+static void restore_noirq_irqs_off_never_sleeps(struct kunit *test)
+{
+	const struct noirq_phase_param *p = test->param_value;
+	struct noirq_env env;
+	struct fake_console_watch *w;
+	unsigned long flags;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
+		kunit_skip(test, "might_sleep() checks need DEBUG_ATOMIC_SLEEP");
+
+	env = noirq_phase_setup(test, p);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+	w = fake_console_watch(test, "BUG: sleeping function");
+
+	local_irq_save(flags);
+	ret = virtio_device_restore_noirq(&env.fv->vdev);
+	local_irq_restore(flags);
+
+	KUNIT_EXPECT_EQ(test, ret, p->err);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w->lines), 0);
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET].irqs_off, 1);
+	KUNIT_EXPECT_GE(test, env.fv->ops[FAKE_OP_SET_STATUS].calls, 3);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SET_STATUS].irqs_off,
+			env.fv->ops[FAKE_OP_SET_STATUS].calls);
+	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls, 0);
+	expect_noirq_restore_result(test, &env, p->err);
+}
+
+/*
+ * No way through the noirq phase allocates: from freeze_noirq to the end
+ * of restore_noirq, the test's task makes no slab allocation, on success
+ * and on every failure.
+ */
+static void noirq_phase_allocates_nothing(struct kunit *test)
+{
+	const struct noirq_phase_param *p = test->param_value;
+	struct noirq_env env = noirq_phase_setup(test, p);
+	struct fake_alloc_watch *w = fake_alloc_watch(test);
+	int freeze_ret, restore_ret;
+
+	fake_alloc_watch_arm(w, true);
+	freeze_ret = virtio_device_freeze_noirq(&env.fv->vdev);
+	restore_ret = virtio_device_restore_noirq(&env.fv->vdev);
+	fake_alloc_watch_arm(w, false);
+
+	KUNIT_EXPECT_EQ(test, freeze_ret, 0);
+	KUNIT_EXPECT_EQ(test, restore_ret, p->err);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&w->allocs), 0,
+			    "last allocation from %pS",
+			    (void *)READ_ONCE(w->last_site));
+	expect_noirq_restore_result(test, &env, p->err);
+}
+
+/**
+ * struct hibernation_param - the device at the start of the noirq restore
+ * @desc: description of the case
+ * @boot_kernel: a boot kernel drove the device before it loaded the image
+ */
+struct hibernation_param {
+	const char *desc;
+	bool boot_kernel;
+};
+
+static const struct hibernation_param hibernation_params[] = {
+	{ "freeze, freeze_noirq, thaw_noirq, thaw", false },
+	{ "image restore after a boot kernel used the device", true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(hibernation, hibernation_params, desc);
+
+/*
+ * Hibernation. Thaw: the device is as freeze_noirq left it. Image restore:
+ * the image says ENTERED, but a boot kernel drove the device since: it set
+ * DRIVER_OK (and NEEDS_RESET) and negotiated other features. (The fake has
+ * no queue registers; the virtio_mmio suite checks their reprogramming.)
+ * Either way restore_noirq starts with a reset, writes no bit the boot
+ * kernel left, and the device ends as after a fresh probe: the features of
+ * this kernel's probe, DRIVER_OK, the same rings, working.
+ */
+static void hibernation_restore_starts_from_reset(struct kunit *test)
+{
+	const struct hibernation_param *p = test->param_value;
+	struct noirq_env env = noirq_env_default(test);
+	u64 features = env.fv->driver_features;
+	const struct fake_event exp[] = {
+		EV(RESET, 0),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | ST_DRV),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
+		EV(RESET_VQS, 2),
+		EV(DRV_RESTORE_NOIRQ, 0),
+		EV(DRV_RESTORE, 0),
+		EV(SET_STATUS, ST_LIVE),
+	};
+
+	KUNIT_ASSERT_TRUE(test, features & BIT_ULL(VIRTIO_F_VERSION_1));
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	if (p->boot_kernel) {
+		env.fv->status = ST_LIVE | VIRTIO_CONFIG_S_NEEDS_RESET;
+		env.fv->driver_features = BIT_ULL(FAKE_F_B) |
+					  BIT_ULL(FAKE_F_UNKNOWN);
+		env.fv->vdev.noirq_state = VIRTIO_NOIRQ_ENTERED;
+	}
+	fake_vdev_clear_logs(env.fv);
+	fake_driver_clear_counts(env.fd);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, env.fd->status_seen[FAKE_DRV_RESTORE_NOIRQ],
+			ST_ACK | ST_DRV | ST_FOK);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
+	KUNIT_EXPECT_EQ(test, env.fv->driver_features, features);
+	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_RESTORED);
+	KUNIT_EXPECT_TRUE(test, config_delivery_enabled(env.fd));
+	expect_vqs_unmoved(test, env.fv);
+	fake_driver_queue_buf(test, env.fd, 0);
+	KUNIT_EXPECT_EQ(test, env.fv->vqs[0].kicks, 1);
+}
+
+/* Receive buffers of the rx driver. */
+#define RX_BUFS		5
+
+/**
+ * struct rx_state - receive buffers of the rx driver
+ * @bufs: the buffers
+ * @posted: buffers in the receive queue, one bit each
+ * @held: buffers detached by freeze_noirq, to post again
+ * @unknown: tokens detached that were not posted buffers
+ * @post_err: first error of posting a buffer again
+ */
+struct rx_state {
+	u8 bufs[RX_BUFS][16];
+	unsigned long posted;
+	unsigned long held;
+	unsigned int unknown;
+	int post_err;
+};
+
+static struct rx_state *rx_state_of(struct virtio_device *vdev)
+{
+	return to_fake_driver(vdev)->test->priv;
+}
+
+/* Which buffer @token is, or %RX_BUFS for none of them. */
+static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
+{
+	unsigned int i;
+
+	for (i = 0; i < RX_BUFS; i++)
+		if (token == rx->bufs[i])
+			return i;
+	return RX_BUFS;
+}
+
+static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
+{
+	struct scatterlist sg;
+	int err;
+
+	sg_init_one(&sg, rx->bufs[i], sizeof(rx->bufs[i]));
+	err = virtqueue_add_inbuf(vq, &sg, 1, rx->bufs[i], GFP_ATOMIC);
+	if (!err)
+		rx->posted |= BIT(i);
+	return err;
+}
+
+/* Take every unused buffer back from the receive queue. */
+static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
+			  unsigned long *into)
+{
+	unsigned int i;
+	void *token;
+
+	while ((token = virtqueue_detach_unused_buf(vq))) {
+		i = rx_buf_index(rx, token);
+		if (i == RX_BUFS || !(rx->posted & BIT(i))) {
+			rx->unknown++;
+			continue;
+		}
+		rx->posted &= ~BIT(i);
+		*into |= BIT(i);
+	}
+}
+
+/* freeze_noirq of a driver with an rx queue: reset, take the buffers. */
+static int rx_freeze_noirq(struct virtio_device *vdev)
+{
+	struct rx_state *rx = rx_state_of(vdev);
+
+	fake_drv_enter(vdev, FAKE_DRV_FREEZE_NOIRQ, FAKE_EV_DRV_FREEZE_NOIRQ);
+	virtio_reset_device_noirq(vdev);
+	rx_detach_all(to_fake_driver(vdev)->vqs[0], rx, &rx->held);
+	return 0;
+}
+
+/* restore_noirq of a driver with an rx queue: ready, then post again. */
+static int rx_restore_noirq(struct virtio_device *vdev)
+{
+	struct virtqueue *vq = to_fake_driver(vdev)->vqs[0];
+	struct rx_state *rx = rx_state_of(vdev);
+	unsigned int i;
+	int err;
+
+	fake_drv_enter(vdev, FAKE_DRV_RESTORE_NOIRQ, FAKE_EV_DRV_RESTORE_NOIRQ);
+	virtio_device_ready_noirq(vdev);
+	for_each_set_bit(i, &rx->held, RX_BUFS) {
+		err = rx_post(vq, rx, i);
+		if (err) {
+			rx->post_err = rx->post_err ?: err;
+			continue;
+		}
+		rx->held &= ~BIT(i);
+	}
+	virtqueue_kick(vq);
+	return rx->post_err;
+}
+
+static const struct virtio_driver rx_driver = {
+	.config_changed = fake_drv_config_changed,
+	.freeze = fake_drv_freeze,
+	.restore = fake_drv_restore,
+	.freeze_noirq = rx_freeze_noirq,
+	.restore_noirq = rx_restore_noirq,
+};
+
+/*
+ * A driver with posted receive buffers: its freeze_noirq resets the device
+ * and detaches the unused buffers, its restore_noirq posts them again after
+ * virtio_device_ready_noirq(). After the cycle the receive queue holds each
+ * buffer exactly once, in the same ring, and the device got them after
+ * DRIVER_OK.
+ */
+static void rx_buffers_survive_noirq_cycle(struct kunit *test)
+{
+	const unsigned long all = GENMASK(RX_BUFS - 1, 0);
+	struct rx_state *rx = kunit_kzalloc(test, sizeof(*rx), GFP_KERNEL);
+	const struct fake_event exp[] = {
+		EV(DRV_FREEZE, 0),
+		EV(DRV_FREEZE_NOIRQ, 0),
+		EV(RESET, 0),
+		EV(RESET, 0),
+		EV(SET_STATUS, ST_ACK),
+		EV(SET_STATUS, ST_ACK | ST_DRV),
+		EV(FINALIZE, 0),
+		EV(SET_STATUS, ST_ACK | ST_DRV | ST_FOK),
+		EV(RESET_VQS, 2),
+		EV(DRV_RESTORE_NOIRQ, 0),
+		EV(SET_STATUS, ST_LIVE),
+		EV(NOTIFY, 0),
+		EV(DRV_RESTORE, 0),
+	};
+	struct noirq_env env;
+	unsigned long back = 0;
+	struct virtqueue *vq;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, rx);
+	test->priv = rx;
+	env = noirq_env_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN,
+			       &rx_driver);
+	vq = env.fd->vqs[0];
+	for (i = 0; i < RX_BUFS; i++)
+		KUNIT_ASSERT_EQ(test, rx_post(vq, rx, i), 0);
+	virtqueue_kick(vq);
+	fake_vdev_clear_logs(env.fv);
+
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&env.fv->vdev), 0);
+	KUNIT_ASSERT_EQ(test, virtio_device_freeze_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, rx->held, all);
+	KUNIT_EXPECT_EQ(test, rx->posted, 0);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
+
+	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	KUNIT_EXPECT_EQ(test, rx->post_err, 0);
+	KUNIT_EXPECT_EQ(test, rx->held, 0);
+	KUNIT_EXPECT_EQ(test, rx->posted, all);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM - RX_BUFS);
+	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(vq));
+	expect_vqs_unmoved(test, env.fv);
+
+	/* The ring holds each buffer once, and nothing else. */
+	rx_detach_all(vq, rx, &back);
+	KUNIT_EXPECT_EQ(test, back, all);
+	KUNIT_EXPECT_EQ(test, rx->unknown, 0);
+	KUNIT_EXPECT_EQ(test, vq->num_free, FAKE_VQ_NUM);
 }
 
 /*
@@ -1171,6 +1751,13 @@ static struct kunit_case noirq_restore_cases[] = {
 	KUNIT_CASE(vqs_usable_after_noirq_restore),
 	KUNIT_CASE_PARAM(restore_noirq_failure_makes_restore_fail,
 			 restore_fail_gen_params),
+	KUNIT_CASE_PARAM(restore_noirq_irqs_off_never_sleeps,
+			 noirq_phase_gen_params),
+	KUNIT_CASE_PARAM(noirq_phase_allocates_nothing,
+			 noirq_phase_gen_params),
+	KUNIT_CASE_PARAM(hibernation_restore_starts_from_reset,
+			 hibernation_gen_params),
+	KUNIT_CASE(rx_buffers_survive_noirq_cycle),
 	KUNIT_CASE(restore_noirq_without_reset_vqs_fails),
 	KUNIT_CASE(restore_in_entered_state_fails_and_breaks),
 	KUNIT_CASE(restore_noirq_is_noop_without_noirq_driver),

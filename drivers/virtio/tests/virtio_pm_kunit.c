@@ -77,15 +77,20 @@ static void expect_drv_calls(struct kunit *test, const struct fake_driver *fd,
 
 /*
  * Check every counted transport op except the side-effect free reads
- * (get_status, get), whose number is an implementation detail.
+ * (get_status, get), whose number is an implementation detail, and the
+ * callback synchronisations, which notification hardening adds before each
+ * reset and DRIVER_OK: fake_vdev_expect_syncs() checks those.
  */
 static void expect_op_calls(struct kunit *test, const struct fake_vdev *fv,
 			    const unsigned int *exp)
 {
 	enum fake_op op;
 
+	KUNIT_EXPECT_EQ(test, exp[FAKE_OP_SYNC_CBS], 0);
+	fake_vdev_expect_syncs(test, fv);
 	for (op = 0; op < FAKE_OP_NR; op++) {
-		if (op == FAKE_OP_GET_STATUS || op == FAKE_OP_GET)
+		if (op == FAKE_OP_GET_STATUS || op == FAKE_OP_GET ||
+		    op == FAKE_OP_SYNC_CBS)
 			continue;
 		KUNIT_EXPECT_EQ_MSG(test, fv->ops[op].calls, exp[op],
 				    "transport op %d", op);
