@@ -1809,7 +1809,7 @@ E2E_PY = HERE / 'e2e.py'
 X86_64_SH = HERE / 'e2e' / 'kunit-x86_64.sh'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
 HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
-HARDEN_FILTER = 'virtio_noirq*'
+HARDEN_FILTER = 'virtio_*'
 E2E_CI_CYCLES = 20
 # The KUnit proof of the series' first patch (the in-order reset fix): it
 # must fail on the base (--upto 0) and pass from --upto 1 on.
@@ -2094,7 +2094,15 @@ def stage_harden(ta):
 	a = ta.sub_args(build_dir=str(ta.main.build_dir) + '-harden', filter=HARDEN_FILTER,
 			make_option=list(ta.args.make_option or []) + [f'KCFLAGS={HARDEN_DEFINE}'],
 			out=str(ta.main.out_dir / 'harden'), kunit_build=False)
-	return ta.runner_stage(a, check=lambda r: harden_applied(r.build_dir))
+	out = {}
+
+	def check(r):
+		# Item 12 of the contract, "on and off": this run and stage 2's.
+		out['verdict'] = contract_verdict(r.out_dir / 'results.json')
+		return harden_applied(r.build_dir)
+
+	c = ta.runner_stage(a, check=check)
+	return tuple(x + y for x, y in zip(c, out.get('verdict', (0, 0, 0))))
 
 
 def stage_base_proof(ta):
