@@ -364,6 +364,10 @@ void fake_vdev_expect_status_log(struct kunit *test,
 				 const struct fake_vdev *fv,
 				 const struct fake_status_write *exp,
 				 unsigned int n);
+void fake_vdev_expect_events_nosync(struct kunit *test,
+				    const struct fake_vdev *fv,
+				    const struct fake_event *exp,
+				    unsigned int n);
 void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 			     const struct fake_event *exp, unsigned int n);
 void fake_vdev_expect_syncs(struct kunit *test, const struct fake_vdev *fv);

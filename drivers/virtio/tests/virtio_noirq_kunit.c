@@ -150,31 +150,6 @@ static void expect_vqs_unmoved(struct kunit *test, const struct fake_vdev *fv)
 	KUNIT_EXPECT_EQ(test, fv->ops[FAKE_OP_DEL_VQS].calls, 0);
 }
 
-/*
- * Expect the event log to be @exp, leaving out the callback synchronisation
- * that the normal-phase helpers do with notification hardening; the noirq
- * paths never synchronise, which the tests check on their own.
- */
-static void expect_events(struct kunit *test, const struct fake_vdev *fv,
-			  const struct fake_event *exp, unsigned int n)
-{
-	unsigned int i, j = 0;
-
-	KUNIT_EXPECT_EQ(test, fv->log_overflow, 0);
-	for (i = 0; i < fv->events_len; i++) {
-		if (fv->events[i].type == FAKE_EV_SYNC_CBS)
-			continue;
-		if (j < n) {
-			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].type,
-					    exp[j].type, "event %u", i);
-			KUNIT_EXPECT_EQ_MSG(test, fv->events[i].value,
-					    exp[j].value, "event %u", i);
-		}
-		j++;
-	}
-	KUNIT_EXPECT_EQ(test, j, n);
-}
-
 /* The noirq re-init of a bound modern device with two vqs, in order. */
 static const struct fake_event noirq_reinit_events[] = {
 	EV(RESET, 0),
@@ -879,7 +854,7 @@ static void full_cycle_event_sequence(struct kunit *test)
 			live);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
 
-	expect_events(test, env.fv, exp, n);
+	fake_vdev_expect_events_nosync(test, env.fv, exp, n);
 	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_SYNC_CBS].calls,
 			harden && !p->ready_in_noirq);
 	expect_calls(test, env.fd, 1, 1, 1, 1);
@@ -1222,7 +1197,7 @@ static void hibernation_restore_starts_from_reset(struct kunit *test)
 			ST_ACK | ST_DRV | ST_FOK);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
 
-	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	fake_vdev_expect_events_nosync(test, env.fv, exp, ARRAY_SIZE(exp));
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->status, ST_LIVE);
 	KUNIT_EXPECT_EQ(test, env.fv->driver_features, features);
@@ -1389,7 +1364,7 @@ static void rx_buffers_survive_noirq_cycle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
 
-	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	fake_vdev_expect_events_nosync(test, env.fv, exp, ARRAY_SIZE(exp));
 	KUNIT_EXPECT_EQ(test, rx->post_err, 0);
 	KUNIT_EXPECT_EQ(test, rx->held, 0);
 	KUNIT_EXPECT_EQ(test, rx->posted, all);
@@ -1547,7 +1522,7 @@ static void plain_driver_cycle_is_unchanged(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, virtio_device_restore_noirq(&env.fv->vdev), 0);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), 0);
 
-	expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+	fake_vdev_expect_events_nosync(test, env.fv, exp, ARRAY_SIZE(exp));
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
 	KUNIT_EXPECT_EQ(test, env.fv->ops[FAKE_OP_RESET_VQS].calls, 0);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
@@ -1733,14 +1708,14 @@ static void reset_done_after_noirq_cycle_reinits(struct kunit *test)
 
 	/* Without a failure there is no separate FAILED write. */
 	if (failed) {
-		expect_events(test, env.fv, exp, ARRAY_SIZE(exp));
+		fake_vdev_expect_events_nosync(test, env.fv, exp, ARRAY_SIZE(exp));
 	} else {
 		const struct fake_event clean[] = {
 			exp[0], exp[1], exp[2], exp[4], exp[5], exp[6],
 			exp[7], exp[8],
 		};
 
-		expect_events(test, env.fv, clean, ARRAY_SIZE(clean));
+		fake_vdev_expect_events_nosync(test, env.fv, clean, ARRAY_SIZE(clean));
 	}
 	KUNIT_EXPECT_EQ(test, env.fv->resets, 1);
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESET_DONE], 1);
