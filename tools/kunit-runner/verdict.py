@@ -185,14 +185,18 @@ def parse_results(data: Any) -> List[Result]:
 	return results
 
 
-def load_results(path: str) -> List[Result]:
+def _read_json(path: str) -> Any:
 	try:
 		with open(path, encoding='utf-8') as f:
-			data = json.load(f)
+			return json.load(f)
 	except OSError as e:
 		raise BadInput(f'{path}: {e.strerror}')
 	except ValueError as e:
 		raise BadInput(f'{path}: not JSON: {e}')
+
+
+def load_results(path: str) -> List[Result]:
+	data = _read_json(path)
 	try:
 		return parse_results(data)
 	except BadInput as e:
@@ -295,13 +299,7 @@ def parse_map(data: Any) -> ContractMap:
 
 
 def load_map(path: str) -> ContractMap:
-	try:
-		with open(path, encoding='utf-8') as f:
-			data = json.load(f)
-	except OSError as e:
-		raise BadInput(f'{path}: {e.strerror}')
-	except ValueError as e:
-		raise BadInput(f'{path}: not JSON: {e}')
+	data = _read_json(path)
 	try:
 		return parse_map(data)
 	except BadInput as e:
