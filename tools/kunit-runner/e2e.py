@@ -1037,6 +1037,9 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+	sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+	import buildenv
+	buildenv.use_ccache()
 	try:
 		sys.exit(main())
 	except SystemExit:

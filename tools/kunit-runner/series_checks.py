@@ -1140,4 +1140,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+	sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+	import buildenv
+	buildenv.use_ccache(ENV)
 	sys.exit(main())
