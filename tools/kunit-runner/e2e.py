@@ -46,6 +46,8 @@ import threading
 import time
 from pathlib import Path
 
+import e2e_timeline
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -773,6 +775,54 @@ def print_timeline(tl, label):
 			    'callback')
 
 
+def default_out_dir(bdir):
+	"""CACHE/out/e2e for a build dir CACHE/build/NAME, else BDIR/out."""
+	if bdir.parent.name == 'build':
+		return bdir.parent.parent / 'out' / 'e2e'
+	return bdir / 'out'
+
+
+def write_timeline(log, lo, hi, title, path, chk):
+	"""Draw the resume in log[lo:hi] (a parse() list) to the SVG @path and
+	check that the picture holds the three phases, virtio-mmio's
+	restore_noirq, the driver's fetch inside it and the consumer's fetch
+	after it."""
+	text = ''.join(f'[{t:12.6f}] {s}\n' for t, s in log[lo:hi])
+	ev = e2e_timeline.resume_events(e2e_timeline.parse_log(text))
+	svg = e2e_timeline.timeline_svg(text, title)
+	ok = ev is not None and svg is not None
+	if ok:
+		ph, f, c, m = (ev['phases'], ev['fetch'], ev['consumer'],
+			       ev['mmio_noirq'])
+		ok = (all(ph[p][0] <= ph[p][1] for p in e2e_timeline.PHASES) and
+		      m is not None and f is not None and f[2] and
+		      m[0] <= f[1] <= m[1] <= ph['noirq'][1] and
+		      c is not None and c[2] and f[1] < c[1] <= ph['noirq'][1])
+	if not chk.check(ok, f'timeline {path.name}: the resume lacks the '
+			 'phases, restore_noirq, the fetch inside it or the '
+			 'consumer after it'):
+		return
+	path.parent.mkdir(parents=True, exist_ok=True)
+	path.write_text(svg)
+	say(f'timeline: {path} (device usable '
+	    f'{(f[1] - ph["noirq"][0]) * 1000:.3f} ms into the noirq phase, '
+	    f'{(ph["noirq"][1] - f[1]) * 1000:.3f} ms before its end; consumer '
+	    f'{(c[1] - f[1]) * 1000:.3f} ms after the device)')
+
+
+def s2idle_timeline(lines, outdir, ver, chk):
+	"""The timeline of the first real s2idle cycle (else pm_test s2idle)."""
+	log = parse(lines)
+	for kind in ('real s2idle', 's2idle cycle'):
+		seg = segments(log, kind).get('1')
+		if seg:
+			write_timeline(log, seg[0], seg[1] + 1,
+				       f'{kind} 1, virtio-mmio version {ver}: resume',
+				       outdir / f'timeline-s2idle-v{ver}.svg', chk)
+			return
+	chk.check(False, 'timeline: no s2idle cycle to draw')
+
+
 # ---------------------------------------------------------------- main
 
 def default_build_dir():
@@ -783,10 +833,11 @@ def default_build_dir():
 	return os.path.join(cache, 'build', 'e2e-x86_64')
 
 
-def hib_image(args, bzimage, initrd, bdir, chk):
+def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 	"""A real hibernation image on swap on virtio-blk: boot 1 writes it
-	(test_resume, then hibernate and power off), boot 2 restores it."""
-	ver = args.mmio_version[0]
+	(test_resume, then hibernate and power off), boot 2 restores it.
+	With @outdir, the restore's timeline goes there."""
+	ver = ver or args.mmio_version[0]
 	disk = bdir / 'e2e-swap.img'
 	with open(disk, 'wb') as f:
 		f.truncate(64 << 20)
@@ -796,11 +847,11 @@ def hib_image(args, bzimage, initrd, bdir, chk):
 	# in a jump into the image, with no console resume in between.
 	base = ('e2e.cycles=1 e2e.hib=none e2e.real=0 e2e.times=-1 '
 		'no_console_suspend ')
-	log1 = bdir / 'e2e-serial-hibimg-1.log'
+	log1 = bdir / f'e2e-serial-hibimg-v{ver}-1.log'
 	lines1, dt1, to1 = boot(args, bzimage, initrd, base + 'e2e.hibimg=1',
 				log1, 180, ver, qemu_extra=blk, stop='reboot: ')
 	say(f'hibernation image: boot 1 (write) {dt1:.1f}s, serial log {log1}')
-	log2 = bdir / 'e2e-serial-hibimg-2.log'
+	log2 = bdir / f'e2e-serial-hibimg-v{ver}-2.log'
 	lines2, dt2, to2 = boot(args, bzimage, initrd,
 				base + 'e2e.hibimg=2 resume=/dev/vda', log2, 180,
 				ver, qemu_extra=blk)
@@ -859,6 +910,10 @@ def hib_image(args, bzimage, initrd, bdir, chk):
 		  'boot 2: init ran afresh: the image was not restored')
 	say(f'hibernation image: data {data} before and after; the driver\'s '
 	    f'restore count {k} -> {k + 2} ({l2[fi][1] if fi else "none"})')
+	if outdir is not None:
+		write_timeline(l2, ld, end + 1, 'hibernation image restored by a '
+			       f'second boot, virtio-mmio version {ver}: restore',
+			       outdir / f'timeline-hibernate-v{ver}.svg', chk)
 
 
 def parse_args(argv):
@@ -904,6 +959,9 @@ def parse_args(argv):
 		       help='also boot the driver without noirq callbacks '
 		       '(virtio_noirq_e2e.noirq=0) and compare when the device '
 		       'becomes usable')
+	p.add_argument('--out', metavar='DIR',
+		       help='where the resume timelines (SVG) go (default: '
+		       'CACHE/out/e2e for a --build-dir CACHE/build/NAME)')
 	p.add_argument('--no-build', action='store_true',
 		       help='reuse the bzImage in --build-dir')
 	p.add_argument('--install', action=argparse.BooleanOptionalAction,
@@ -966,6 +1024,7 @@ def run(args):
 		build_kernel(args, kdir, bdir)
 	initrd = bdir / 'e2e-initramfs.cpio'
 	build_initramfs(initrd, find_busybox())
+	outdir = Path(args.out).resolve() if args.out else default_out_dir(bdir)
 
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
 	timeout = args.timeout or int(180 + 0.5 * args.cycles +
@@ -996,9 +1055,10 @@ def run(args):
 			    f'{dt:.1f}s wall time')
 		print_timeline(tl, f'v{ver} noirq driver')
 		timeline = timeline or tl
+		s2idle_timeline(lines, outdir, ver, chk)
 
 	if args.hib_image:
-		hib_image(args, bzimage, initrd, bdir, chk)
+		hib_image(args, bzimage, initrd, bdir, chk, outdir=outdir)
 
 	if args.compare:
 		log2 = bdir / 'e2e-serial-nonoirq.log'
