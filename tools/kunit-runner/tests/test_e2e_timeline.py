@@ -68,6 +68,8 @@ class ResumeEventsTest(unittest.TestCase):
 				 ['Triggering', 'resume'])
 		self.assertLess(ev['wake'][-1][0], ev['phases']['noirq'][0])
 		self.assertIn('restore_noirq fetched', ev['fetch'][3])
+		# From "calling" to "returned" of virtio-mmio.0's callback.
+		self.assertEqual(ev['mmio_noirq'][:2], (3.278533, 3.280862))
 		# From the PM core's own duration: "after 2.726 msecs".
 		self.assertAlmostEqual(ev['phases']['noirq'][1] -
 				       ev['phases']['noirq'][0], 0.002726)
@@ -77,6 +79,7 @@ class ResumeEventsTest(unittest.TestCase):
 		self.assertEqual(ev['kind'], 'restore')
 		self.check_order(ev)
 		self.assertEqual(ev['wake'], [])
+		self.assertEqual(ev['mmio_noirq'][:2], (2.289455, 2.293170))
 		# The second virtio-mmio device (virtio-blk) is another device.
 		self.assertEqual(ev['mmio_noirq'][2], 'virtio-mmio virtio-mmio.0')
 		self.assertIn(('virtio-mmio virtio-mmio.1',
