@@ -877,8 +877,13 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 	       '-device', 'virtio-blk-device,drive=swap']
 	# Consoles stay up: the write ends in a power off, and the restore
 	# in a jump into the image, with no console resume in between.
+	# noapictimer: under TCG the APIC timer fails its verification at
+	# boot and is not used, but that verification left its clockevent's
+	# handler on lapic_cal_handler (__init, freed); now and then the
+	# restored kernel then took an APIC timer interrupt and oopsed on it
+	# right after the syscore resume (3 of 8 restores under load).
 	base = ('e2e.cycles=1 e2e.hib=none e2e.real=0 e2e.times=-1 '
-		'no_console_suspend ')
+		'no_console_suspend noapictimer ')
 	log1 = bdir / f'e2e-serial-hibimg-v{ver}-1.log'
 	lines1, dt1, to1 = boot(args, bzimage, initrd, base + 'e2e.hibimg=1',
 				log1, 180, ver, qemu_extra=blk, stop='reboot: ')
