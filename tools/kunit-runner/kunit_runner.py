@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import datetime
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -45,6 +44,8 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import buildlock
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -96,7 +97,7 @@ NOT_LISTED_RE = re.compile(r"^E: (Version '[^']*' for '[^']*' was not found|Unab
 PLACED_ROOTS = ('drivers', '.kunitconfig')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 
-BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+BUILD_LOCK = buildlock.BUILD_LOCK
 # A build that fails for want of disk space is an infrastructure failure.
 DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded')
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -1703,82 +1704,26 @@ def summary_line(passed, failed, skipped=0):
 	return s
 
 
-def _open_existing_lock(path):
-	"""Open an existing lock file; read-only when it is not writable.
-
-	flock() works on a read-only descriptor, so a lock file that another
-	user created 0644 still serves.  FileNotFoundError is passed on.
-	"""
-	try:
-		return os.open(path, os.O_RDWR | os.O_CLOEXEC)
-	except PermissionError:
-		pass
-	try:
-		return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-	except PermissionError:
-		raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}: permission denied '
-				  '(its owner can allow other users with chmod 0666)')
-
-
 def open_lock(path, mode):
-	"""A descriptor of the lock file @path, created with @mode if missing.
-
-	An existing file is opened without O_CREAT: in a sticky directory like
-	/tmp, fs.protected_regular refuses O_CREAT on a file of another user.
-	"""
-	for _ in range(3):
-		try:
-			return _open_existing_lock(path)
-		except FileNotFoundError:
-			pass
-		try:
-			fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-		except FileExistsError:
-			continue  # created by another process meanwhile
-		except OSError as e:
-			raise RunnerError(EXIT_ENV, f'cannot create the lock file {path}: {e.strerror}')
-		os.fchmod(fd, mode)  # not narrowed by the umask
-		return fd
-	raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}')
+	"""buildlock.open_lock() with its error as a RunnerError (EXIT_ENV)."""
+	try:
+		return buildlock.open_lock(path, mode)
+	except buildlock.LockError as e:
+		raise RunnerError(EXIT_ENV, str(e)) from None
 
 
-class FileLock:
-	"""Exclusive fcntl.flock on @path; says once if it has to wait.
-
-	@shared: a machine-wide lock that every user must be able to take, so
-	a new lock file is created 0666.
-	"""
+class FileLock(buildlock.FileLock):
+	"""buildlock.FileLock (the lock of e2e.py and series_checks.py too),
+	saying through say() and failing with a RunnerError (EXIT_ENV)."""
 
 	def __init__(self, path, what, timeout=None, shared=False):
-		self.path, self.what, self.timeout = str(path), what, timeout
-		self.mode = 0o666 if shared else 0o644
-		self.f = None
+		super().__init__(path, what, timeout, shared, say=lambda m: say(m))
 
 	def __enter__(self):
-		self.f = open_lock(self.path, self.mode)
 		try:
-			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-			return self
-		except BlockingIOError:
-			pass
-		say(f'waiting for the {self.what} lock {self.path} (another build is running)')
-		if self.timeout is None:
-			fcntl.flock(self.f, fcntl.LOCK_EX)  # block: queue up like flock(1) does
-			return self
-		t0 = time.time()
-		while True:
-			try:
-				fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-				return self
-			except BlockingIOError:
-				if time.time() - t0 > self.timeout:
-					os.close(self.f)
-					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
-				time.sleep(0.5)
-
-	def __exit__(self, *exc):
-		fcntl.flock(self.f, fcntl.LOCK_UN)
-		os.close(self.f)
+			return super().__enter__()
+		except buildlock.LockError as e:
+			raise RunnerError(EXIT_ENV, str(e)) from None
 
 
 # --------------------------------------------------------------------------

@@ -12,7 +12,6 @@ cache.
 
 import argparse
 import collections
-import fcntl
 import hashlib
 import json
 import os
@@ -23,11 +22,13 @@ import sys
 import tempfile
 import time
 
+import buildlock
+
 VERSION = '1'
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-LOCK = os.environ.get('NOIRQ_KUNIT_LOCK', '/tmp/noirq-kunit-build.lock')
+LOCK = buildlock.build_lock_path()
 PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
 # Left out of the posting: the UML gcov helper (a workaround for this
@@ -127,21 +128,18 @@ def git(tree, *args, check=True, env=None, inp=None):
 	return out if check else (rc, out)
 
 
-class Lock:
-	"""The machine-wide build lock (blocking; one line when waiting)."""
+class Lock(buildlock.FileLock):
+	"""The machine-wide build lock (buildlock.py; blocking, one line when
+	waiting)."""
+
+	def __init__(self):
+		super().__init__(LOCK, 'build', shared=True, say=say)
 
 	def __enter__(self):
-		self.f = open(LOCK, 'a')
 		try:
-			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-		except BlockingIOError:
-			say('waiting for the build lock ' + LOCK)
-			fcntl.flock(self.f, fcntl.LOCK_EX)
-		return self
-
-	def __exit__(self, *a):
-		fcntl.flock(self.f, fcntl.LOCK_UN)
-		self.f.close()
+			return super().__enter__()
+		except buildlock.LockError as e:
+			raise EnvError(str(e)) from None
 
 
 class Results:
