@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 import buildlock
+import hostenv
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,14 +64,9 @@ NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
 		   'sleep', 'sync', 'reboot', 'poweroff', 'stty',
 		   'mkswap', 'swapon')
-# Debian package providing each tool, for --install.
-PACKAGES = {
-	'qemu-system-x86_64': 'qemu-system-x86',
-	'busybox': 'busybox-static',
-	'make': 'make', 'gcc': 'gcc', 'flex': 'flex', 'bison': 'bison',
-	'bc': 'bc', 'perl': 'perl',
-}
-HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
+# Debian package providing each tool, for --install (hostenv.py's table).
+PACKAGES = hostenv.packages(hostenv.E2E_TOOLS)
+HEADERS = hostenv.packages(hostenv.E2E_HEADERS)
 
 DRV = 'virtio_noirq_e2e'
 CONSUMER = 'virtio_noirq_e2e_consumer'

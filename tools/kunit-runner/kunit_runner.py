@@ -46,6 +46,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import buildlock
+import hostenv
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -117,17 +118,10 @@ RUNNER_AUTHOR_ENV = {
 	'GIT_AUTHOR_DATE': '@1700000000 +0000',
 }
 
-# Tool -> Debian package.
-TOOL_PACKAGES = {
-	'git': 'git', 'make': 'make', 'gcc': 'gcc', 'flex': 'flex',
-	'bison': 'bison', 'bc': 'bc', 'perl': 'perl', 'tar': 'tar',
-	'xz': 'xz-utils', 'dpkg-deb': 'dpkg', 'apt-get': 'apt',
-	'qemu-system-x86_64': 'qemu-system-x86',
-	'qemu-system-aarch64': 'qemu-system-arm',
-	'lcov': 'lcov', 'genhtml': 'lcov',
-}
-BUILD_TOOLS = ('git', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'tar')
-FETCH_TOOLS = ('apt-get', 'dpkg-deb', 'xz', 'tar')
+# Tool -> Debian package: the one table, in hostenv.py.
+TOOL_PACKAGES = hostenv.TOOL_PACKAGES
+BUILD_TOOLS = hostenv.BUILD_TOOLS
+FETCH_TOOLS = hostenv.FETCH_TOOLS
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 
 # Options that make `git format-patch` output independent of user config.

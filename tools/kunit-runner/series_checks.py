@@ -23,6 +23,7 @@ import tempfile
 import time
 
 import buildlock
+import hostenv
 
 VERSION = '1'
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
@@ -981,13 +982,10 @@ def check_posting(res, scratch, cachedir, mbox_tree):
 # ---------------------------------------------------------------- main
 
 def need_tools(full):
-	tools = {'git': 'git', 'make': 'make', 'perl': 'perl', 'gcc': 'gcc'}
+	tools = hostenv.SERIES_CHECKS_TOOLS
 	if full:
-		tools.update({'sparse': 'sparse', 'flex': 'flex', 'bison': 'bison',
-			      'bc': 'bc',
-			      'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
-			      'qemu-system-aarch64': 'qemu-system-arm'})
-	missing = sorted({pkg for t, pkg in tools.items() if not shutil.which(t)})
+		tools += hostenv.SERIES_CHECKS_FULL_TOOLS
+	missing = hostenv.missing(tools)[1]
 	if not missing:
 		return
 	cmd = ['apt-get', 'install', '-y', '--no-install-recommends'] + missing
