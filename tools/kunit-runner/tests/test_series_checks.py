@@ -118,5 +118,34 @@ class KunitconfigsInStepTest(unittest.TestCase):
 		self.assertEqual(tests - root, set())
 
 
+class ConfigFragmentsTest(unittest.TestCase):
+	"""The build configurations are files of configs/, read by the code."""
+
+	def lines(self, name):
+		return set(sc.CONFIGS[name]['frag'].splitlines())
+
+	def test_no_fragment_inline(self):
+		src = (HERE.parent / 'series_checks.py').read_text()
+		self.assertNotRegex(src, r'(?m)^(# )?CONFIG_\w+(=| is not set)')
+
+	def test_fragments_set_what_each_configuration_must_have(self):
+		for name in ('x86_64-pm', 'x86_64-nosleep'):
+			with self.subTest(name=name):
+				for sym in sc.MUST[name]:
+					self.assertIn(sym + '=y', self.lines(name))
+		nosleep = self.lines('x86_64-nosleep')
+		for sym in ('CONFIG_SUSPEND', 'CONFIG_HIBERNATION'):
+			self.assertIn('# %s is not set' % sym, nosleep)
+		self.assertNotIn('CONFIG_PM_SLEEP=y', nosleep)
+
+	def test_debug_run_adds_the_debug_fragment(self):
+		with mock.patch.object(sc, 'kunit_run') as kr, \
+				mock.patch.object(sc, 'checkout'):
+			sc.check_debug(None, mock.Mock(), '/scratch', '/cache', None)
+		extra = kr.call_args[0][4]
+		for opt in ('CONFIG_KASAN=y', 'CONFIG_KASAN_VMALLOC=y', 'CONFIG_UBSAN=y'):
+			self.assertIn('--kconfig_add=' + opt, extra)
+
+
 if __name__ == '__main__':
 	unittest.main()
