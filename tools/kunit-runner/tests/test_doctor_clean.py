@@ -96,5 +96,111 @@ class DoctorTest(tk.TestCase):
 			self.assertIn('does not open (Permission denied)', kr.kvm_finding(str(tmp / 'kvm')))
 
 
+def tree_listing(root):
+	"""{relpath: content or None (a directory)} of everything under @root."""
+	res = {}
+	for p in sorted(Path(root).rglob('*')):
+		rel = str(p.relative_to(root))
+		res[rel] = None if p.is_dir() and not p.is_symlink() else \
+			(os.readlink(p) if p.is_symlink() else p.read_bytes())
+	return res
+
+
+class CleanTest(tk.TestCase):
+	def setUp(self):
+		super().setUp()
+		self.assertCode(self.e.main('run'), 0)
+		self.deb = self.e.cache / 'dl' / 'base.deb'
+		tk.write(self.deb, 'deb\n')
+
+	def assertRefused(self):
+		before_repo, before = tk.repo_files(self.e.repo), tree_listing(self.e.cache)
+		self.assertCode(self.e.main('clean', '--all'), kr.EXIT_CLEAN)
+		self.assertEqual(len(self.e.output.strip().splitlines()), 1, self.e.output)
+		self.assertIn('clean refused (nothing was deleted)', self.e.output)
+		self.assertEqual(before, tree_listing(self.e.cache))
+		self.assertEqual(before_repo, tk.repo_files(self.e.repo))
+
+	def test_removes_what_can_be_rebuilt_and_keeps_the_rest(self):
+		wt = self.e.wt
+		repo = tk.repo_files(self.e.repo)
+		tk.write(self.e.cache / 'mine.txt', 'my notes\n')
+		tk.write(self.e.cache / 'work' / 'notes.txt', 'more notes\n')
+		tk.write(self.e.cache / 'series-checks' / 'linux' / 'Makefile', 'scratch\n')
+		self.assertTrue((self.e.cache / 'build').is_dir())
+		self.assertCode(self.e.main('clean'), 0)
+		self.assertFalse(wt.exists())
+		for gone in ('build', 'series-checks'):
+			self.assertFalse((self.e.cache / gone).exists(), gone)
+		self.assertEqual([p.name for p in (self.e.cache / 'work').iterdir()], ['notes.txt'])
+		self.assertIn('left', self.e.output)
+		self.assertEqual(self.deb.read_text(), 'deb\n')
+		self.assertEqual((self.e.cache / 'mine.txt').read_text(), 'my notes\n')
+		self.assertEqual(repo, tk.repo_files(self.e.repo))
+		self.assertIn('kept dl/', self.e.output.strip().splitlines()[-1])
+		# and the next run rebuilds it all
+		self.assertCode(self.e.main('run'), 0)
+		self.assertTrue(wt.is_dir())
+
+	def test_all_drops_the_deb_and_the_runners_ccache_only(self):
+		xdg = self.e.tmp / 'xdg'
+		own = xdg / 'noirq-kunit-ccache'
+		tk.write(own / 'a' / 'obj', 'cached\n')
+		env = {'XDG_CACHE_HOME': str(xdg), 'CCACHE_DIR': str(own)}
+		self.assertCode(self.e.main('clean', '--all', extra_env=env), 0)
+		self.assertFalse(self.deb.exists())
+		self.assertFalse(own.exists())
+		mine = self.e.tmp / 'my-ccache'
+		tk.write(mine / 'obj', 'mine\n')
+		env['CCACHE_DIR'] = str(mine)
+		self.assertCode(self.e.main('clean', '--all', extra_env=env), 0)
+		self.assertEqual((mine / 'obj').read_text(), 'mine\n')
+		self.assertIn('kept CCACHE_DIR', self.e.output)
+
+	def test_refuses_an_uncommitted_edit(self):
+		tk.write(self.e.wt / 'drivers/virtio/virtio_mmio.c', 'my edit\n')
+		self.assertRefused()
+		self.assertIn('uncommitted change to drivers/virtio/virtio_mmio.c', self.e.output)
+
+	def test_refuses_an_unexported_commit(self):
+		tk.write(self.e.wt / 'drivers/virtio/virtio_mmio.c', 'my edit\n')
+		tk.git(self.e.wt, 'commit', '-q', '-am', 'my commit')
+		self.assertRefused()
+
+	def test_refuses_an_edited_placed_file(self):
+		tk.write(self.e.wt / 'drivers/virtio/tests/virtio_pm_test.c', '/* mine */\n')
+		self.assertRefused()
+
+	def test_refuses_every_work_tree_not_only_the_first(self):
+		self.assertCode(self.e.main('tree', '--upto', '0'), 0)
+		upto = self.e.wt.with_name(self.e.wt.name + '-upto')
+		self.assertTrue(upto.is_dir())
+		tk.write(upto / 'drivers/virtio/virtio.c', 'my edit\n')
+		self.assertRefused()
+
+	def test_refuses_a_tree_without_runner_state(self):
+		self.e.wt.with_name(self.e.wt.name + '.state.json').unlink()
+		self.assertRefused()
+
+	def test_interrupted_prepare(self):
+		tk.write(self.e.repo / 'patches/0001-virtio-add-noirq.patch', tk.make_patch(
+			self.e.kernel, self.e.tmp / 'p1b', {'drivers/virtio/virtio.c': 'int noirq2;\n'},
+			'virtio: add noirq').read_text())
+		with tk.interrupt_git_am(2):
+			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
+		tk.write(self.e.wt / 'drivers/virtio/virtio_mmio.c', 'my edit after\n')
+		self.assertRefused()
+		self.assertIn('a prepare was interrupted', self.e.output)
+		tk.git(self.e.wt, 'checkout', '-q', '--', 'drivers/virtio/virtio_mmio.c')
+		self.assertCode(self.e.main('clean'), 0)
+		self.assertFalse(self.e.wt.exists())
+
+	def test_never_a_cache_that_holds_the_repo(self):
+		before = tk.repo_files(self.e.repo)
+		self.assertCode(self.e.main('clean', '--cache', str(self.e.tmp)), kr.EXIT_USAGE)
+		self.assertEqual(before, tk.repo_files(self.e.repo))
+		self.assertTrue(self.e.cache.is_dir())
+
+
 if __name__ == '__main__':
 	unittest.main()
