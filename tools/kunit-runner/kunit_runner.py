@@ -1703,14 +1703,6 @@ def summary_line(passed, failed, skipped=0):
 	return s
 
 
-def open_lock(path, mode):
-	"""buildlock.open_lock() with its error as a RunnerError (EXIT_ENV)."""
-	try:
-		return buildlock.open_lock(path, mode)
-	except buildlock.LockError as e:
-		raise RunnerError(EXIT_ENV, str(e)) from None
-
-
 class FileLock(buildlock.FileLock):
 	"""buildlock.FileLock (the lock of e2e.py and series_checks.py too),
 	saying through say() and failing with a RunnerError (EXIT_ENV)."""
