@@ -16,6 +16,17 @@ import os
 CCACHE_WRAPPERS = '/usr/lib/ccache'
 
 
+def cache_home(env):
+	"""${XDG_CACHE_HOME:-~/.cache} of @env: the directory of every cache."""
+	return env.get('XDG_CACHE_HOME') or os.path.join(
+		env.get('HOME') or os.path.expanduser('~'), '.cache')
+
+
+def default_ccache_dir(env):
+	"""The runner's own ccache directory (CCACHE_DIR unless the caller set it)."""
+	return os.path.join(cache_home(env), 'noirq-kunit-ccache')
+
+
 def use_ccache(environ=None):
 	"""Put ccache's compiler wrappers first on PATH in @environ.
 
@@ -30,9 +41,8 @@ def use_ccache(environ=None):
 	path = env.get('PATH', '').split(os.pathsep)
 	if CCACHE_WRAPPERS not in path:
 		env['PATH'] = os.pathsep.join([CCACHE_WRAPPERS] + path)
-	home = env.get('XDG_CACHE_HOME') or os.path.join(
-		env.get('HOME') or os.path.expanduser('~'), '.cache')
-	env.setdefault('CCACHE_DIR', os.path.join(home, 'noirq-kunit-ccache'))
+	home = cache_home(env)
+	env.setdefault('CCACHE_DIR', default_ccache_dir(env))
 	env.setdefault('CCACHE_BASEDIR', os.path.realpath(home))
 	# Debug info names the build directory; two caches differ only there.
 	env.setdefault('CCACHE_NOHASHDIR', '1')

@@ -35,7 +35,6 @@ Exit codes:
 """
 
 import argparse
-import fcntl
 import os
 import re
 import shutil
@@ -46,7 +45,9 @@ import threading
 import time
 from pathlib import Path
 
+import buildlock
 import e2e_timeline
+import hostenv
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -59,19 +60,14 @@ HERE = Path(__file__).resolve().parent
 E2E_DIR = HERE / 'e2e'
 FRAGMENT = E2E_DIR / 'e2e.config'
 INIT_SCRIPT = E2E_DIR / 'init'
-BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+BUILD_LOCK = buildlock.build_lock_path()
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
 BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
 		   'sleep', 'sync', 'reboot', 'poweroff', 'stty',
 		   'mkswap', 'swapon')
-# Debian package providing each tool, for --install.
-PACKAGES = {
-	'qemu-system-x86_64': 'qemu-system-x86',
-	'busybox': 'busybox-static',
-	'make': 'make', 'gcc': 'gcc', 'flex': 'flex', 'bison': 'bison',
-	'bc': 'bc', 'perl': 'perl',
-}
-HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
+# Debian package providing each tool, for --install (hostenv.py's table).
+PACKAGES = hostenv.packages(hostenv.E2E_TOOLS)
+HEADERS = hostenv.packages(hostenv.E2E_HEADERS)
 
 DRV = 'virtio_noirq_e2e'
 CONSUMER = 'virtio_noirq_e2e_consumer'
@@ -176,23 +172,17 @@ def check_kernel_tree(kdir):
 
 # ---------------------------------------------------------------- build
 
-class BuildLock:
+class BuildLock(buildlock.FileLock):
+	"""The machine-wide build lock of the runner (buildlock.py)."""
+
 	def __init__(self, path):
-		self.path = path
-		self.f = None
+		super().__init__(path, 'build', shared=True, say=say)
 
 	def __enter__(self):
-		self.f = open(self.path, 'a')
-		t = time.monotonic()
-		fcntl.flock(self.f, fcntl.LOCK_EX)
-		waited = time.monotonic() - t
-		if waited > 1:
-			say(f'waited {waited:.0f}s for the build lock {self.path}')
-		return self
-
-	def __exit__(self, *exc):
-		fcntl.flock(self.f, fcntl.LOCK_UN)
-		self.f.close()
+		try:
+			return super().__enter__()
+		except buildlock.LockError as e:
+			raise E2EError(EXIT_ENV, str(e)) from None
 
 
 def fragment_symbols():

@@ -24,6 +24,8 @@ Exit codes (also in README.md):
      placed files (a patch did not apply, a prepare was interrupted, or
      patches/ changed since the work tree was prepared), or it holds a
      series given with --series/--applied
+ 10  clean refused: a work tree in the cache has unexported edits (or
+     cannot be told from them); nothing was deleted
 130  interrupted (Ctrl-C)
 """
 
@@ -31,7 +33,6 @@ import argparse
 import contextlib
 import datetime
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -46,6 +47,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import buildlock
+import hostenv
+
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
 EXIT_USAGE = 2
@@ -56,6 +60,7 @@ EXIT_DIRTY = 6
 EXIT_CHECKSUM = 7
 EXIT_INTERNAL = 8
 EXIT_EXPORT = 9
+EXIT_CLEAN = 10
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -75,6 +80,8 @@ EXIT_CODES = {
 	'it holds a series given with --series/--applied',
 	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
 }
+EXIT_CODES[EXIT_CLEAN] = ('clean refused: a work tree in the cache has unexported edits (or cannot '
+			  'be told from them); nothing was deleted')
 
 # The pinned base.
 BASE_PACKAGE = 'linux-source-7.3'
@@ -96,7 +103,7 @@ NOT_LISTED_RE = re.compile(r"^E: (Version '[^']*' for '[^']*' was not found|Unab
 PLACED_ROOTS = ('drivers', '.kunitconfig')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 
-BUILD_LOCK = '/tmp/noirq-kunit-build.lock'
+BUILD_LOCK = buildlock.BUILD_LOCK
 # A build that fails for want of disk space is an infrastructure failure.
 DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded')
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -116,17 +123,10 @@ RUNNER_AUTHOR_ENV = {
 	'GIT_AUTHOR_DATE': '@1700000000 +0000',
 }
 
-# Tool -> Debian package.
-TOOL_PACKAGES = {
-	'git': 'git', 'make': 'make', 'gcc': 'gcc', 'flex': 'flex',
-	'bison': 'bison', 'bc': 'bc', 'perl': 'perl', 'tar': 'tar',
-	'xz': 'xz-utils', 'dpkg-deb': 'dpkg', 'apt-get': 'apt',
-	'qemu-system-x86_64': 'qemu-system-x86',
-	'qemu-system-aarch64': 'qemu-system-arm',
-	'lcov': 'lcov', 'genhtml': 'lcov',
-}
-BUILD_TOOLS = ('git', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'tar')
-FETCH_TOOLS = ('apt-get', 'dpkg-deb', 'xz', 'tar')
+# Tool -> Debian package: the one table, in hostenv.py.
+TOOL_PACKAGES = hostenv.TOOL_PACKAGES
+BUILD_TOOLS = hostenv.BUILD_TOOLS
+FETCH_TOOLS = hostenv.FETCH_TOOLS
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 
 # Options that make `git format-patch` output independent of user config.
@@ -1703,82 +1703,18 @@ def summary_line(passed, failed, skipped=0):
 	return s
 
 
-def _open_existing_lock(path):
-	"""Open an existing lock file; read-only when it is not writable.
-
-	flock() works on a read-only descriptor, so a lock file that another
-	user created 0644 still serves.  FileNotFoundError is passed on.
-	"""
-	try:
-		return os.open(path, os.O_RDWR | os.O_CLOEXEC)
-	except PermissionError:
-		pass
-	try:
-		return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-	except PermissionError:
-		raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}: permission denied '
-				  '(its owner can allow other users with chmod 0666)')
-
-
-def open_lock(path, mode):
-	"""A descriptor of the lock file @path, created with @mode if missing.
-
-	An existing file is opened without O_CREAT: in a sticky directory like
-	/tmp, fs.protected_regular refuses O_CREAT on a file of another user.
-	"""
-	for _ in range(3):
-		try:
-			return _open_existing_lock(path)
-		except FileNotFoundError:
-			pass
-		try:
-			fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-		except FileExistsError:
-			continue  # created by another process meanwhile
-		except OSError as e:
-			raise RunnerError(EXIT_ENV, f'cannot create the lock file {path}: {e.strerror}')
-		os.fchmod(fd, mode)  # not narrowed by the umask
-		return fd
-	raise RunnerError(EXIT_ENV, f'cannot open the lock file {path}')
-
-
-class FileLock:
-	"""Exclusive fcntl.flock on @path; says once if it has to wait.
-
-	@shared: a machine-wide lock that every user must be able to take, so
-	a new lock file is created 0666.
-	"""
+class FileLock(buildlock.FileLock):
+	"""buildlock.FileLock (the lock of e2e.py and series_checks.py too),
+	saying through say() and failing with a RunnerError (EXIT_ENV)."""
 
 	def __init__(self, path, what, timeout=None, shared=False):
-		self.path, self.what, self.timeout = str(path), what, timeout
-		self.mode = 0o666 if shared else 0o644
-		self.f = None
+		super().__init__(path, what, timeout, shared, say=lambda m: say(m))
 
 	def __enter__(self):
-		self.f = open_lock(self.path, self.mode)
 		try:
-			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-			return self
-		except BlockingIOError:
-			pass
-		say(f'waiting for the {self.what} lock {self.path} (another build is running)')
-		if self.timeout is None:
-			fcntl.flock(self.f, fcntl.LOCK_EX)  # block: queue up like flock(1) does
-			return self
-		t0 = time.time()
-		while True:
-			try:
-				fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-				return self
-			except BlockingIOError:
-				if time.time() - t0 > self.timeout:
-					os.close(self.f)
-					raise RunnerError(EXIT_ENV, f'timed out waiting for {self.path}')
-				time.sleep(0.5)
-
-	def __exit__(self, *exc):
-		fcntl.flock(self.f, fcntl.LOCK_UN)
-		os.close(self.f)
+			return super().__enter__()
+		except buildlock.LockError as e:
+			raise RunnerError(EXIT_ENV, str(e)) from None
 
 
 # --------------------------------------------------------------------------
@@ -2454,9 +2390,260 @@ def cmd_test_all(args, env=None, is_root=None):
 
 
 # --------------------------------------------------------------------------
+# doctor: what this machine lacks for a tier of test-all
+
+# Free space a cold run from an empty cache needs, in GB (the cache
+# directory's file system; ccache's directory beside it included).
+# Measured parts: the base tree 1.8 GB, a work tree 2.5 GB (two in the CI
+# tier: the series' and the --upto one), the base .deb 0.16 GB; the build
+# dirs, ccache and the --full groups' scratch tree and builds are
+# estimated (README.md, "What it needs").
+DOCTOR_DISK_GB = {'ci': 15, 'full': 25}
+
+
+def dir_size(path):
+	"""Bytes allocated to the files under @path (like du -s); 0 if missing."""
+	total = 0
+	for dirpath, dirnames, filenames in os.walk(path):
+		for n in dirnames + filenames:
+			try:
+				total += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
+			except OSError:
+				pass
+	return total
+
+
+def fmt_size(n):
+	for unit, div in (('GB', 1 << 30), ('MB', 1 << 20), ('KB', 1 << 10)):
+		if n >= div:
+			return f'{n / div:.1f} {unit}'
+	return f'{n} B'
+
+
+def existing_parent(path):
+	path = Path(path)
+	while not path.exists() and path != path.parent:
+		path = path.parent
+	return path
+
+
+def kvm_finding(dev='/dev/kvm'):
+	"""One line on KVM; it is never needed (every QEMU run here uses TCG)."""
+	if not os.path.exists(dev):
+		return f'{dev} is absent: QEMU runs with TCG (as e2e.py and kunit-x86_64.sh do anyway)'
+	try:
+		fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+	except OSError as e:
+		return (f'{dev} exists but does not open ({e.strerror}): QEMU runs with TCG (as e2e.py '
+			'and kunit-x86_64.sh do anyway)')
+	os.close(fd)
+	return (f'{dev} opens; kunit-x86_64.sh masks it all the same (KVM "emulation failure" on '
+		'these machines) and e2e.py uses TCG')
+
+
+def doctor_findings(r, tier):
+	"""[(ok, line)] for the Runner @r and the tier @tier ('ci' or 'full').
+
+	ok is True, False (the tier cannot run: missing environment) or None
+	(a note that does not decide).
+	"""
+	import buildenv
+	path = r.env.get('PATH', os.defpath)
+	name = 'test-all --full' if tier == 'full' else 'test-all (CI tier)'
+	res = []
+	tools = hostenv.tier_tools(tier)
+	miss, pkgs = hostenv.missing(tools, path)
+	if miss:
+		res.append((False, f'missing packages for {name}: {" ".join(pkgs)} (for {", ".join(miss)}); '
+			    f'as root: apt-get install -y --no-install-recommends {" ".join(pkgs)}'))
+	else:
+		res.append((True, f'packages: all {len(tools)} tools and files {name} needs are installed'))
+	for t in hostenv.OPTIONAL_TOOLS:
+		if not hostenv.present(t, path):
+			res.append((None, f'optional: {t} is not installed (package {hostenv.TOOL_PACKAGES[t]}; '
+				    'for timing measurements only)'))
+	need = DOCTOR_DISK_GB[tier] << 30
+	have = dir_size(r.cache)
+	where = existing_parent(r.cache)
+	try:
+		st = os.statvfs(where)
+		free = st.f_bavail * st.f_frsize
+	except OSError as e:
+		res.append((False, f'disk: cannot stat {where}: {e.strerror}'))
+	else:
+		short = free + have < need
+		res.append((not short, f'disk: {fmt_size(free)} free at {where}; the cache {r.cache} holds '
+			    f'{fmt_size(have)}; a cold {name} needs about {DOCTOR_DISK_GB[tier]} GB in all' +
+			    (' (too little space)' if short else '')))
+	deb = r.cache / 'dl' / f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
+	if r.kernel:
+		res.append((True, f'base: --kernel {r.kernel} (no fetch)'))
+	elif deb.exists():
+		res.append((True, f'base: {deb} is cached (checked against the pinned SHA-256 when used)'))
+	else:
+		try:
+			uri = debian_mirror(r.apt_etc)
+			res.append((True, f'base: not cached; the first run fetches {BASE_PACKAGE}={BASE_VERSION} '
+				    f'(about 160 MB) from {uri}'))
+		except RunnerError as e:
+			res.append((False, f'base: not cached and {e.message}'))
+	lock = r.lock_path
+	if os.path.exists(lock):
+		try:
+			os.close(buildlock.open_lock(lock, 0o666))
+			res.append((True, f'build lock: {lock} opens'))
+		except buildlock.LockError as e:
+			res.append((False, f'build lock: {e}'))
+	elif os.access(os.path.dirname(lock) or '.', os.W_OK):
+		res.append((True, f'build lock: {lock} will be created (0666)'))
+	else:
+		res.append((False, f'build lock: {lock} does not exist and its directory is not writable'))
+	res.append((None, 'kvm: ' + kvm_finding()))
+	cdir = buildenv.use_ccache(dict(r.env))
+	if cdir:
+		res.append((True, f'ccache: {shutil.which("ccache", path=path) or "ccache"}, dir {cdir} '
+			    f'({fmt_size(dir_size(cdir))}) shared by every cache of the runner'))
+	elif r.env.get('NOIRQ_KUNIT_CCACHE', '1') == '0':
+		res.append((None, 'ccache: off (NOIRQ_KUNIT_CCACHE=0)'))
+	else:
+		res.append((None, f'ccache: not in use ({buildenv.CCACHE_WRAPPERS}/gcc missing); '
+			    'every cold build compiles from scratch'))
+	return res
+
+
+def cmd_doctor(args, env=None, is_root=None):
+	"""One line per finding; EXIT_ENV if the tier cannot run here."""
+	tier = 'full' if args.full else 'ci'
+	r = Runner(args, env=env, is_root=is_root)
+	if args.missing_packages:
+		_, pkgs = hostenv.missing(hostenv.tier_tools(tier), r.env.get('PATH', os.defpath))
+		out(' '.join(pkgs))
+		return EXIT_OK
+	findings = doctor_findings(r, tier)
+	for ok, line in findings:
+		tag = {True: 'ok', False: 'MISSING', None: 'note'}[ok]
+		say(f'doctor: {tag}: {line}')
+	bad = sum(1 for ok, _ in findings if ok is False)
+	say(f'doctor: {"everything" if not bad else f"{bad} thing(s)"} '
+	    f'{"needed is there" if not bad else "missing"} '
+	    f'(exit {EXIT_ENV if bad else EXIT_OK})')
+	return EXIT_ENV if bad else EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# clean: remove what the cache can rebuild
+
+# Entries of the cache that the runner and its scripts rebuild: unpacked
+# base and private apt lists, build and output dirs, the work trees (each
+# checked for unexported edits first), split --series input and the
+# scratch worktree of series_checks.py.  dl/ (the base .deb) and the
+# ccache directory go with --all only; anything else is left alone.
+CLEAN_DIRS = ('build', 'out', 'base', 'apt', 'series-input', 'series-checks')
+
+
+def clean_check_work_tree(r, wt):
+	"""Raise EXIT_CLEAN unless the work tree @wt holds nothing but the runner's work.
+
+	The checks of a prepare: check_clobber() for a prepared tree, and
+	check_interrupted() for one whose prepare did not finish.
+	"""
+	c = Runner(r.args, env=r.env, is_root=r.is_root)
+	c.wt, c.state_path = wt, wt.parent / (wt.name + '.state.json')
+	c.git = Git(wt, c.env)
+	state = c.load_state()
+	try:
+		if state is not None and 'preparing' in state:
+			c.check_interrupted(state['preparing'])
+		else:
+			c.check_clobber(state, collect_placed(c.repo))
+	except RunnerError as e:
+		raise RunnerError(EXIT_CLEAN, f'clean refused (nothing was deleted): {e.message}') from None
+
+
+def clean_targets(r):
+	"""(paths to remove, work trees to check, entries left alone) of the cache."""
+	remove, trees, left = [], [], []
+	for n in CLEAN_DIRS:
+		p = r.cache / n
+		if p.exists() or p.is_symlink():
+			remove.append(p)
+	work = r.cache / 'work'
+	if work.is_dir():
+		for p in sorted(work.iterdir()):
+			if p.is_dir() and not p.is_symlink() and p.name.endswith(('.new', '.old')):
+				remove.append(p)  # a create_base() that did not finish
+			elif p.is_dir() and not p.is_symlink() and (p / '.git').is_dir():
+				trees.append(p)
+				remove.append(p)
+			elif p.is_file() and p.name.endswith(('.state.json', '.state.tmp')):
+				remove.append(p)
+			else:
+				left.append(p)
+	if r.args.all:
+		dl = r.cache / 'dl'
+		if dl.exists():
+			remove.append(dl)
+	return remove, trees, left
+
+
+def remove_path(p):
+	"""Remove @p (a symlink itself, never what it points to); return the bytes freed."""
+	if p.is_symlink() or not p.is_dir():
+		n = os.lstat(p).st_blocks * 512
+		p.unlink()
+		return n
+	n = dir_size(p)
+	shutil.rmtree(p)
+	return n
+
+
+def cmd_clean(args, env=None, is_root=None):
+	"""Remove what the cache can rebuild; refuse if a work tree has unexported edits."""
+	import buildenv
+	r = Runner(args, env=env, is_root=is_root)
+	if r.repo == r.cache or r.cache in r.repo.parents:
+		raise RunnerError(EXIT_USAGE, f'clean refused: the cache {r.cache} holds the repo {r.repo} '
+				  '(nothing was deleted)')
+	if not r.cache.is_dir():
+		say(f'clean: no cache at {r.cache}; nothing to remove')
+		return EXIT_OK
+	with FileLock(r.cache / '.work.lock', 'work tree', args.lock_timeout), \
+	     FileLock(r.lock_path, 'build', args.lock_timeout, shared=True):
+		remove, trees, left = clean_targets(r)
+		if trees:
+			r.ensure_tools(('git',))
+		for wt in trees:
+			clean_check_work_tree(r, wt)
+		freed = 0
+		for p in remove:
+			n = remove_path(p)
+			freed += n
+			say(f'clean: removed {p} ({fmt_size(n)})')
+	ccache = None
+	if args.all:
+		cdir = r.env.get('CCACHE_DIR')
+		own = buildenv.default_ccache_dir(r.env)
+		if cdir and os.path.realpath(cdir) != os.path.realpath(own):
+			say(f'clean: kept CCACHE_DIR {cdir}: it is not the runner\'s own ({own})')
+		elif os.path.isdir(own):
+			n = remove_path(Path(own))
+			freed += n
+			ccache = own
+			say(f'clean: removed the ccache directory {own} ({fmt_size(n)}; shared by every '
+			    'cache of the runner)')
+	for p in left:
+		say(f'clean: left {p} (not the runner\'s)')
+	kept = [] if args.all else ['dl/ (the base .deb)', 'the ccache directory']
+	say(f'clean: freed {fmt_size(freed)} in {r.cache}' +
+	    (f'; kept {" and ".join(kept)}' if kept else '') +
+	    ('' if ccache or not args.all else '; no ccache directory of the runner removed'))
+	return EXIT_OK
+
+
+# --------------------------------------------------------------------------
 # command line
 
-COMMANDS = ('run', 'tree', 'export', 'test-all', 'selftest', 'coverage')
+COMMANDS = ('run', 'tree', 'export', 'test-all', 'selftest', 'coverage', 'doctor', 'clean')
 
 
 def build_parser():
@@ -2470,7 +2657,9 @@ def build_parser():
 		       help='run (default): prepare, config, build, exec; tree: prepare the work tree '
 		       'and print its path; export: write patches/ (and placed files) back from the work '
 		       'tree; test-all: every test stage (see README.md); selftest: self-tests only; '
-		       'coverage: gcov run of the suite, coverage of the lines the series adds or changes')
+		       'coverage: gcov run of the suite, coverage of the lines the series adds or changes; '
+		       'doctor: what this machine lacks for test-all (--full: the whole matrix); clean: '
+		       'remove what the cache can rebuild (never unexported edits)')
 	p.add_argument('--kernel', metavar='DIR', help='use this kernel tree as base instead of the '
 		       'pinned Debian package (env NOIRQ_KUNIT_KERNEL)')
 	p.add_argument('--series', metavar='PATH', help='apply this series instead of patches/: a '
@@ -2504,8 +2693,12 @@ def build_parser():
 	p.add_argument('--counts-file', help=argparse.SUPPRESS)
 	p.add_argument('--quick', action='store_true', help='test-all: run only the self-tests and '
 		       'the UML KUnit suite')
-	p.add_argument('--full', action='store_true', help='test-all: the whole matrix (e2e soak, '
-		       'every group of series_checks.py) instead of the CI tier')
+	p.add_argument('--full', action='store_true', help='test-all, doctor: the whole matrix (e2e '
+		       'soak, every group of series_checks.py) instead of the CI tier')
+	p.add_argument('--missing-packages', action='store_true', help='doctor: print only the '
+		       'Debian packages missing for the tier (test-all, or --full), on one line')
+	p.add_argument('--all', action='store_true', help='clean: also remove the downloaded base '
+		       '.deb and the runner\'s ccache directory')
 	p.add_argument('-v', '--verbose', action='store_true', help='verbose self-tests')
 	return p
 
@@ -2523,6 +2716,10 @@ def main(argv=None, env=None, is_root=None):
 			return cmd_selftest(args)
 		if args.command == 'test-all':
 			return cmd_test_all(args, env=env, is_root=is_root)
+		if args.command == 'doctor':
+			return cmd_doctor(args, env=env, is_root=is_root)
+		if args.command == 'clean':
+			return cmd_clean(args, env=env, is_root=is_root)
 		runner = Runner(args, env=env, is_root=is_root)
 		if args.command == 'tree':
 			_say_stream = sys.stderr

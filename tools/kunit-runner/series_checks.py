@@ -12,7 +12,6 @@ cache.
 
 import argparse
 import collections
-import fcntl
 import hashlib
 import json
 import os
@@ -23,11 +22,14 @@ import sys
 import tempfile
 import time
 
+import buildlock
+import hostenv
+
 VERSION = '1'
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-LOCK = os.environ.get('NOIRQ_KUNIT_LOCK', '/tmp/noirq-kunit-build.lock')
+LOCK = buildlock.build_lock_path()
 PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
 # Left out of the posting: the UML gcov helper (a workaround for this
@@ -50,37 +52,35 @@ ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', LC_ALL='C')
 for _v in ('ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O', 'W', 'C'):
 	ENV.pop(_v, None)
 
-# Build configurations of check 3.  Options a prefix does not know yet
-# (the test options before the hook patch) are dropped by Kconfig.  VDPA
-# depends on NET, which allnoconfig leaves off.
-X86_COMMON = """CONFIG_64BIT=y
-CONFIG_PCI=y
-CONFIG_VIRTIO_MENU=y
-CONFIG_VIRTIO=y
-CONFIG_VIRTIO_PCI=y
-CONFIG_VIRTIO_MMIO=y
-CONFIG_NET=y
-CONFIG_VDPA=y
-CONFIG_VIRTIO_VDPA=y
-CONFIG_PM=y
-"""
+# Build configurations of check 3: Kconfig fragments in configs/ beside
+# this file.  Options a prefix does not know yet (the test options before
+# the hook patch) are dropped by Kconfig.  VDPA depends on NET, which
+# allnoconfig leaves off.
+CONFIGS_DIR = os.path.join(HERE, 'configs')
+
+
+def config_fragment(*names):
+	"""The concatenated text of the fragments @names of configs/."""
+	text = ''
+	for n in names:
+		with open(os.path.join(CONFIGS_DIR, n)) as f:
+			text += f.read()
+	return text
+
+
 CONFIGS = {
 	# UML: the repo's .kunitconfig (read from the tip), see uml_fragment().
 	'uml': dict(arch='um', base='defconfig', image='linux'),
 	'x86_64-pm': dict(arch='x86_64', base='allnoconfig', image='vmlinux',
-			  frag=X86_COMMON + """CONFIG_SUSPEND=y
-CONFIG_PM_SLEEP=y
-CONFIG_KUNIT=y
-CONFIG_VIRTIO_PM_KUNIT_TEST=y
-CONFIG_VIRTIO_NOIRQ_KUNIT_TEST=y
-CONFIG_VIRTIO_NOIRQ_E2E_TEST=y
-"""),
+			  frag=config_fragment('x86_64-common.config',
+					       'x86_64-pm.config')),
 	'x86_64-nosleep': dict(arch='x86_64', base='allnoconfig',
-			       image='vmlinux', frag=X86_COMMON + """
-# CONFIG_SUSPEND is not set
-# CONFIG_HIBERNATION is not set
-"""),
+			       image='vmlinux',
+			       frag=config_fragment('x86_64-common.config',
+						    'x86_64-nosleep.config')),
 }
+# check 5: kunit.py --kconfig_add options on top of the .kunitconfig.
+DEBUG_FRAGMENT = 'kunit-debug.config'
 # Must be y in the .config of each configuration, at every prefix.
 MUST = {
 	'uml': ['CONFIG_VIRTIO_MMIO', 'CONFIG_VIRTIO_UML', 'CONFIG_PM_SLEEP',
@@ -127,21 +127,18 @@ def git(tree, *args, check=True, env=None, inp=None):
 	return out if check else (rc, out)
 
 
-class Lock:
-	"""The machine-wide build lock (blocking; one line when waiting)."""
+class Lock(buildlock.FileLock):
+	"""The machine-wide build lock (buildlock.py; blocking, one line when
+	waiting)."""
+
+	def __init__(self):
+		super().__init__(LOCK, 'build', shared=True, say=say)
 
 	def __enter__(self):
-		self.f = open(LOCK, 'a')
 		try:
-			fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-		except BlockingIOError:
-			say('waiting for the build lock ' + LOCK)
-			fcntl.flock(self.f, fcntl.LOCK_EX)
-		return self
-
-	def __exit__(self, *a):
-		fcntl.flock(self.f, fcntl.LOCK_UN)
-		self.f.close()
+			return super().__enter__()
+		except buildlock.LockError as e:
+			raise EnvError(str(e)) from None
 
 
 class Results:
@@ -574,10 +571,10 @@ def check_debug(res, series, scratch, cachedir, args):
 	kunit_run(res, 'kunit debug (uml: PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, '
 		  'DEBUG_LIST, KASAN, UBSAN)', scratch,
 		  os.path.join(cachedir, 'build-kunit-debug'),
-		  ['--kunitconfig=' + os.path.join(scratch, '.kunitconfig'),
-		   '--kconfig_add', 'CONFIG_KASAN=y',
-		   '--kconfig_add', 'CONFIG_KASAN_VMALLOC=y',
-		   '--kconfig_add', 'CONFIG_UBSAN=y'], 600)
+		  ['--kunitconfig=' + os.path.join(scratch, '.kunitconfig')] +
+		  ['--kconfig_add=' + l for l in
+		   config_fragment(DEBUG_FRAGMENT).splitlines() if l.strip()],
+		  600)
 
 
 def check_arm64(res, series, scratch, cachedir, args):
@@ -983,13 +980,10 @@ def check_posting(res, scratch, cachedir, mbox_tree):
 # ---------------------------------------------------------------- main
 
 def need_tools(full):
-	tools = {'git': 'git', 'make': 'make', 'perl': 'perl', 'gcc': 'gcc'}
+	tools = hostenv.SERIES_CHECKS_TOOLS
 	if full:
-		tools.update({'sparse': 'sparse', 'flex': 'flex', 'bison': 'bison',
-			      'bc': 'bc',
-			      'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
-			      'qemu-system-aarch64': 'qemu-system-arm'})
-	missing = sorted({pkg for t, pkg in tools.items() if not shutil.which(t)})
+		tools += hostenv.SERIES_CHECKS_FULL_TOOLS
+	missing = hostenv.missing(tools)[1]
 	if not missing:
 		return
 	cmd = ['apt-get', 'install', '-y', '--no-install-recommends'] + missing

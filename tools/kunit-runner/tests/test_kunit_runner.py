@@ -1653,7 +1653,7 @@ class ExitCodeTest(unittest.TestCase):
 	def test_codes_are_distinct_and_documented(self):
 		codes = [kr.EXIT_OK, kr.EXIT_TESTS_FAILED, kr.EXIT_USAGE, kr.EXIT_ENV, kr.EXIT_SERIES,
 			 kr.EXIT_BUILD, kr.EXIT_DIRTY, kr.EXIT_CHECKSUM, kr.EXIT_INTERNAL, kr.EXIT_EXPORT,
-			 kr.EXIT_INTERRUPTED]
+			 kr.EXIT_CLEAN, kr.EXIT_INTERRUPTED]
 		self.assertEqual(len(set(codes)), len(codes))
 		self.assertEqual(sorted(kr.EXIT_CODES), sorted(codes))
 		readme = HERE.parent.parent.parent / 'README.md'

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Self-tests of the pure parts of series_checks.py (no kernel, no build)."""
 
+import contextlib
+import io
+import os
 import re
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -116,6 +120,146 @@ class KunitconfigsInStepTest(unittest.TestCase):
 		tests = self.options(REPO / sc.TESTS_DIR / '.kunitconfig')
 		self.assertEqual(root - tests, {'CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST=y'})
 		self.assertEqual(tests - root, set())
+
+
+class ConfigFragmentsTest(unittest.TestCase):
+	"""The build configurations are files of configs/, read by the code."""
+
+	def lines(self, name):
+		return set(sc.CONFIGS[name]['frag'].splitlines())
+
+	def test_no_fragment_inline(self):
+		src = (HERE.parent / 'series_checks.py').read_text()
+		self.assertNotRegex(src, r'(?m)^(# )?CONFIG_\w+(=| is not set)')
+
+	def test_fragments_set_what_each_configuration_must_have(self):
+		for name in ('x86_64-pm', 'x86_64-nosleep'):
+			with self.subTest(name=name):
+				for sym in sc.MUST[name]:
+					self.assertIn(sym + '=y', self.lines(name))
+		nosleep = self.lines('x86_64-nosleep')
+		for sym in ('CONFIG_SUSPEND', 'CONFIG_HIBERNATION'):
+			self.assertIn('# %s is not set' % sym, nosleep)
+		self.assertNotIn('CONFIG_PM_SLEEP=y', nosleep)
+
+	def test_debug_run_adds_the_debug_fragment(self):
+		with mock.patch.object(sc, 'kunit_run') as kr, \
+				mock.patch.object(sc, 'checkout'):
+			sc.check_debug(None, mock.Mock(), '/scratch', '/cache', None)
+		extra = kr.call_args[0][4]
+		for opt in ('CONFIG_KASAN=y', 'CONFIG_KASAN_VMALLOC=y', 'CONFIG_UBSAN=y'):
+			self.assertIn('--kconfig_add=' + opt, extra)
+
+
+DATA = HERE / 'test_data'
+
+
+class CheckpatchResultTest(unittest.TestCase):
+	"""checkpatch_result() on recorded checkpatch.pl output (7.3.4 base):
+	checkpatch-clean.txt of patch 1 of the series, checkpatch-strict-f.txt
+	of "--strict -f drivers/virtio/virtio_mmio.c" (trimmed to 6 findings)."""
+
+	def result(self, out, rc=0, strict=True):
+		res = sc.Results()
+		buf = io.StringIO()
+		with contextlib.redirect_stdout(buf):
+			sc.checkpatch_result(res, 'checkpatch x', rc, out, strict)
+		return res, buf.getvalue().splitlines()
+
+	def test_clean_patch_passes(self):
+		res, lines = self.result((DATA / 'checkpatch-clean.txt').read_text())
+		self.assertEqual((res.passed, res.failed), (1, 0))
+		self.assertEqual(lines, ['ok checkpatch x'])
+
+	def test_strict_findings_fail_and_are_listed(self):
+		out = (DATA / 'checkpatch-strict-f.txt').read_text()
+		res, lines = self.result(out, rc=1)
+		self.assertEqual((res.passed, res.failed), (0, 1))
+		self.assertEqual(lines[0], 'FAIL checkpatch x: 0 errors, 3 warnings, 3 checks')
+		self.assertEqual(len(lines), 1 + 5)
+		self.assertTrue(all(l.startswith('    drivers/virtio/virtio_mmio.c:') for l in lines[1:]))
+
+	def test_checks_of_test_code_are_noted_not_counted(self):
+		out = (DATA / 'checkpatch-strict-f.txt').read_text()
+		res, lines = self.result(out.replace('0 errors, 3 warnings', '0 errors, 0 warnings'),
+					 strict=False)
+		self.assertEqual((res.passed, res.failed), (1, 0))
+		self.assertEqual(lines[1], '    note: 3 CHECK(s) in test code, not counted:')
+		res, _ = self.result(out, strict=False)
+		self.assertEqual((res.passed, res.failed), (0, 1))
+		# the same CHECKs fail a patch of the series (--strict counts them)
+		res, _ = self.result(out.replace('0 errors, 3 warnings', '0 errors, 0 warnings'))
+		self.assertEqual((res.passed, res.failed), (0, 1))
+
+	def test_without_strict_there_is_no_checks_count(self):
+		out = (DATA / 'checkpatch-strict-f.txt').read_text().replace(
+			'3 warnings, 3 checks, 947', '3 warnings, 947')
+		res, lines = self.result(out)
+		self.assertEqual(lines[0], 'FAIL checkpatch x: 0 errors, 3 warnings, 0 checks')
+
+	def test_no_total_is_a_failure(self):
+		res, lines = self.result('Can\'t open patch: No such file\n', rc=2)
+		self.assertEqual(res.failed, 1)
+		self.assertIn('checkpatch gave no total (rc 2)', lines[0])
+
+
+class BuildOutputTest(unittest.TestCase):
+	def test_virtio_warnings_only_and_relative(self):
+		out = '\n'.join([
+			'  CC      drivers/virtio/virtio.o',
+			'/s/linux/drivers/virtio/virtio.c:120:5: warning: no previous prototype for '
+			"'f' [-Wmissing-prototypes]",
+			'../drivers/virtio/virtio_mmio.c:7: warning: Function parameter not described',
+			'../../include/linux/virtio_config.h:30:1: error: expected ;',
+			'include/linux/kernel.h:1:1: warning: unrelated',
+			'arch/x86/kernel/setup.c:9:2: warning: not ours',
+			'drivers/virtio/virtio.c:1: note: not a warning',
+		])
+		self.assertEqual(sc.virtio_warnings(out, '/s/linux'), [
+			"drivers/virtio/virtio.c: warning: no previous prototype for 'f' "
+			'[-Wmissing-prototypes]',
+			'drivers/virtio/virtio_mmio.c: warning: Function parameter not described',
+			'include/linux/virtio_config.h: error: expected ;'])
+
+	def test_new_items_counts_repeats(self):
+		self.assertEqual(sc.new_items(['a', 'b', 'b', 'c'], ['b', 'c', 'c']), ['a', 'b'])
+		self.assertEqual(sc.new_items(['a'], ['a', 'a']), [])
+
+	def test_result_cache(self):
+		with tempfile.TemporaryDirectory() as d:
+			path = os.path.join(d, 'results.json')
+			k = sc.key_of('build', 'uml', 'frag', 'tree1')
+			self.assertNotEqual(k, sc.key_of('build', 'uml', 'frag', 'tree2'))
+			c = sc.Cache(path, True)
+			self.assertIsNone(c.get(k))
+			c.put(k, {'error': None, 'warnings': ['w']})
+			self.assertEqual(sc.Cache(path, True).get(k), {'error': None, 'warnings': ['w']})
+			self.assertIsNone(sc.Cache(path, False).get(k))
+
+
+class ArgsTest(unittest.TestCase):
+	def groups(self, *argv):
+		return sc.parse_args(list(argv)).groups
+
+	def test_groups(self):
+		self.assertEqual(self.groups(), sc.GROUPS)
+		self.assertEqual(self.groups('--quick'), ['checkpatch', 'kernel-doc', 'mbox'])
+		self.assertEqual(self.groups('--only', 'checkpatch,kernel-doc'),
+				 ['checkpatch', 'kernel-doc'])
+		self.assertEqual(self.groups('--mbox', 'x.mbox'), ['mbox'])
+		self.assertEqual(self.groups('--post', 'x.mbox'), ['mbox'])
+		self.assertFalse(sc.parse_args(['--quick']).mbox_build)
+
+	def test_unknown_group_is_usage(self):
+		with contextlib.redirect_stderr(io.StringIO()):
+			self.assertEqual(sc.main(['--only', 'checkpatch,lint']), sc.EXIT_USAGE)
+
+	def test_missing_tool_is_missing_environment(self):
+		with mock.patch.object(sc.hostenv, 'present', lambda t, path=None: t != 'perl'), \
+		     mock.patch.object(sc.os, 'geteuid', return_value=1000), \
+		     contextlib.redirect_stdout(io.StringIO()) as buf:
+			self.assertEqual(sc.main(['--only', 'checkpatch']), sc.EXIT_ENV)
+		self.assertIn('apt-get install -y --no-install-recommends perl', buf.getvalue())
 
 
 if __name__ == '__main__':

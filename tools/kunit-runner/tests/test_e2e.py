@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Self-tests of e2e.py's pure parts: the serial log analysis, the waker,
+the initramfs writer (no QEMU, no kernel build).
+
+The serial logs in test_data/ are trimmed logs of one boot each, written
+by hand for this test from what e2e/init prints, the driver's messages
+(drivers/virtio/tests/virtio_noirq_e2e.c) and the PM core's
+(drivers/base/power/main.c: pm_print_times and dpm_show_time();
+kernel/power/suspend.c, hibernate.c, swap.c; drivers/base/power/wakeup.c)
+of the 7.3.4 base with the series: no recorded log was at hand.
+
+  e2e-serial-noirq.log    2 s2idle cycles (pm_test), 1 real s2idle cycle
+                          woken by IRQ 4, hibernation pm_test=core; the
+                          driver with noirq callbacks, virtio-mmio v2
+  e2e-serial-nonoirq.log  1 s2idle cycle of the driver without noirq
+                          callbacks (e2e.py --compare), virtio-mmio v1
+"""
+
+import io
+import os
+import stat
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import e2e  # noqa: E402
+
+DATA = HERE / 'test_data'
+
+
+def log_lines(name):
+	return (DATA / name).read_text().splitlines()
+
+
+def waker(sent=(11.0,), end=11.4):
+	w = e2e.Waker(e2e.WAKE_DELAY)
+	w.cycles = {'1': {'begin': 10.0, 'sent': list(sent), 'end': end}}
+	return w
+
+
+def replace(lines, old, new, count=1):
+	"""@lines with the first @count lines holding @old rewritten to @new
+	(None drops them, a list replaces them)."""
+	res, n = [], 0
+	for l in lines:
+		if old in l and n < count:
+			n += 1
+			if new is None:
+				continue
+			if isinstance(new, list):
+				res += new
+				continue
+			l = l.replace(old, new)
+		res.append(l)
+	assert n, f'{old!r} not in the log'
+	return res
+
+
+class AnalyseTest(unittest.TestCase):
+	def setUp(self):
+		self.said = []
+		p = mock.patch.object(e2e, 'say', self.said.append)
+		p.start()
+		self.addCleanup(p.stop)
+
+	def noirq(self, lines=None, w=None, **kw):
+		a = dict(cycles=2, hib_levels=['core'], noirq_mode=True, times=-1, real=1)
+		a.update(kw)
+		return e2e.analyse(lines if lines is not None else log_lines('e2e-serial-noirq.log'),
+				   None, a['cycles'], a['hib_levels'], a['noirq_mode'], a['times'],
+				   a['real'], w or waker())
+
+	def failures(self):
+		return [s for s in self.said if s.startswith('FAIL: ')]
+
+	def assertFails(self, chk, *texts):
+		self.assertGreater(chk.failed, 0)
+		fails = '\n'.join(self.failures())
+		for t in texts:
+			self.assertIn(t, fails)
+
+	def test_recorded_noirq_log_passes(self):
+		chk, tl = self.noirq()
+		self.assertEqual(chk.failed, 0, self.failures())
+		self.assertGreater(chk.passed, 50)
+		self.assertIn('device: modern (VIRTIO_F_VERSION_1)', self.said)
+		# the timeline of s2idle cycle 1 and of the hibernation level
+		self.assertEqual([t['name'] for t in tl], ['s2idle cycle 1', 'hibernate core'])
+		for t in tl:
+			self.assertLess(t['fetch'], t['noirq_end'])
+			self.assertLess(t['noirq_end'], t['early_end'])
+			self.assertLess(t['early_end'], t['first_normal'][0])
+
+	def test_recorded_comparison_log_passes(self):
+		lines = log_lines('e2e-serial-nonoirq.log')
+		chk, tl = e2e.analyse(lines, None, 1, [], False, -1)
+		self.assertEqual(chk.failed, 0, self.failures())
+		self.assertIn('device: legacy (no VIRTIO_F_VERSION_1)', self.said)
+		self.assertGreater(tl[0]['fetch'], tl[0]['noirq_end'])
+		# the same log cannot pass as a noirq driver's
+		chk, _ = e2e.analyse(lines, None, 1, [], True, -1)
+		self.assertFails(chk, 'restore_noirq fetch lines, want 1')
+
+	def test_fetch_after_the_noirq_phase(self):
+		lines = log_lines('e2e-serial-noirq.log')
+		fetch = next(l for l in lines if 'cycle 1: restore_noirq fetched' in l)
+		lines.remove(fetch)
+		i = next(i for i, l in enumerate(lines) if 'early resume of devices complete' in l)
+		lines.insert(i, fetch)
+		chk, _ = self.noirq(lines)
+		self.assertFails(chk, 's2idle cycle 1: fetch not inside the noirq resume phase',
+				 's2idle cycle 1: fetch not inside virtio_mmio_restore_noirq')
+
+	def test_consumer_missing_or_failing(self):
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'),
+					    'consumer: cycle 2: resume_noirq fetched', None))
+		self.assertFails(chk, 's2idle cycle 2: 0 consumer resume_noirq lines, want 1')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'),
+					    'cycle 4: resume_noirq fetched 8 bytes in 57 us',
+					    'cycle 4: resume_noirq fetch failed: -5'))
+		self.assertFails(chk, 'hibernate core: consumer: ')
+
+	def test_splat_and_failed_transition(self):
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'), 'PM: suspend exit',
+					    ['[    0.500000] WARNING: CPU: 0 PID: 1 at drivers/virtio/virtio.c:10',
+					     '[    0.500001] PM: suspend exit']))
+		self.assertFails(chk, 's2idle cycle 1: kernel splat: WARNING:', 'kernel splat in the log')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'),
+					    's2idle cycle 2 end rc=0', 's2idle cycle 2 end rc=1'))
+		self.assertFails(chk, 's2idle cycle 2: transition failed (rc=1')
+
+	def test_cycles_lost_or_repeated(self):
+		chk, _ = self.noirq(cycles=3)
+		self.assertFails(chk, '2 of 3 s2idle cycles ran', 'driver saw 4 restores, want 5')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'),
+					    'cycle 2: restore_noirq fetched', 'cycle 1: restore_noirq fetched'))
+		self.assertFails(chk, 'driver cycle numbers not consecutive')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'), 'outstanding=0',
+					    'outstanding=1'))
+		self.assertFails(chk, 'a buffer is still outstanding at the end')
+
+	def test_real_cycle_that_did_not_sleep(self):
+		chk, _ = self.noirq(w=waker(sent=(), end=10.05))
+		self.assertFails(chk, 'real s2idle 1: ended 0.05s after it began without a wake byte')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'),
+					    'PM: Triggering wakeup from IRQ 4', 'PM: Triggering wakeup from IRQ 9'))
+		self.assertFails(chk, 'real s2idle 1: no "suspend-to-idle", "Triggering wakeup from IRQ 4"')
+		self.said.clear()
+		chk, _ = self.noirq(replace(log_lines('e2e-serial-noirq.log'), 'success=3 fail=0',
+					    'success=2 fail=1'))
+		self.assertFails(chk, 'real s2idle 1: suspend_stats before 2/0 after 2/1')
+
+	def test_unfinished_boot(self):
+		lines = log_lines('e2e-serial-noirq.log')
+		cut = next(i for i, l in enumerate(lines) if 'E2E: hibernate core begin' in l)
+		chk, _ = self.noirq(lines[:cut])
+		self.assertFails(chk, 'hibernate core did not run', 'init script did not finish',
+				 'no final driver stats')
+
+	def test_parse_and_segments(self):
+		log = e2e.parse(['noise', '[    1.500000] E2E: s2idle cycle 1 begin', '[    2.000000]',
+				 '[   10.250000] E2E: s2idle cycle 1 end rc=0 check=ok:8',
+				 '[   11.000000] E2E: s2idle cycle 2 begin'])
+		self.assertEqual(log[0], (1.5, 'E2E: s2idle cycle 1 begin'))
+		self.assertEqual(len(log), 4)
+		self.assertEqual(e2e.segments(log, 's2idle cycle'), {'1': (0, 2, 'rc=0 check=ok:8')})
+
+
+class FakeQemu:
+	def __init__(self):
+		self.stdin = io.BytesIO()
+
+
+class WakerTest(unittest.TestCase):
+	def test_wakes_only_a_cycle_that_sleeps(self):
+		w, q = e2e.Waker(1.0), FakeQemu()
+		w.line('E2E: real s2idle 1 begin wakeup_count_write=ok', 0.0)
+		w.poll(q, 0.5)
+		self.assertEqual(q.stdin.getvalue(), b'')
+		w.poll(q, 1.0)
+		w.poll(q, 1.5)
+		w.poll(q, 2.0)
+		self.assertEqual(q.stdin.getvalue(), b'ww')
+		w.line('E2E: real s2idle 1 end rc=0', 2.2)
+		w.poll(q, 5.0)
+		self.assertEqual(q.stdin.getvalue(), b'ww')
+		self.assertEqual(w.cycles['1'], {'begin': 0.0, 'sent': [1.0, 2.0], 'end': 2.2})
+
+	def test_gives_up_after_wake_tries(self):
+		w, q = e2e.Waker(1.0), FakeQemu()
+		w.line('E2E: real s2idle 1 begin', 0.0)
+		for i in range(1, 20):
+			w.poll(q, float(i))
+		self.assertEqual(len(q.stdin.getvalue()), e2e.WAKE_TRIES)
+
+
+def newc_entries(data):
+	"""(name, mode, content) of a newc archive."""
+	res, off = [], 0
+	while True:
+		hdr = data[off:off + 110].decode()
+		assert hdr[:6] == '070701', hdr
+		f = [int(hdr[6 + 8 * i:14 + 8 * i], 16) for i in range(13)]
+		size, namesize = f[6], f[11]
+		off += 110
+		name = data[off:off + namesize - 1].decode()
+		off = (off + namesize + 3) & ~3
+		res.append((name, f[1], data[off:off + size]))
+		off = (off + size + 3) & ~3
+		if name == 'TRAILER!!!':
+			return res
+
+
+class InitramfsTest(unittest.TestCase):
+	def test_archive_holds_init_busybox_and_applets(self):
+		with tempfile.TemporaryDirectory() as d:
+			bb = Path(d) / 'busybox'
+			bb.write_bytes(b'\x7fELF static busybox')
+			out = Path(d) / 'initrd.cpio'
+			e2e.build_initramfs(out, bb)
+			data = out.read_bytes()
+		self.assertEqual(len(data) % 512, 0)
+		ent = {n: (m, c) for n, m, c in newc_entries(data)}
+		self.assertEqual(ent['init'][1], e2e.INIT_SCRIPT.read_bytes())
+		self.assertEqual(stat.S_IMODE(ent['init'][0]), 0o755)
+		self.assertEqual(ent['bin/busybox'][1], b'\x7fELF static busybox')
+		self.assertTrue(stat.S_ISCHR(ent['dev/console'][0]))
+		for a in e2e.BUSYBOX_APPLETS:
+			self.assertTrue(stat.S_ISLNK(ent[f'bin/{a}'][0]), a)
+			self.assertEqual(ent[f'bin/{a}'][1], b'busybox')
+
+
+if __name__ == '__main__':
+	unittest.main()
