@@ -2,14 +2,19 @@
 """buildenv: one compiler cache for every kernel build of the runner.
 
 Every entry point (run, e2e.py, series_checks.py) calls use_ccache()
-before it starts a build, so the developer's cache, CI's cache and a
-helper's cache share one ccache directory.  Kbuild compiles with absolute
-source paths and each cache has the same layout (CACHE/work/linux,
-CACHE/build/NAME), so with base_dir set to the directory that holds the
-caches (~/.cache) the command lines of two caches hash alike.
+before it starts a build, so every cache of the runner (the developer's,
+CI's) uses one ccache directory: a build dir rebuilt from scratch (after
+"run clean", a changed config put back, CI run again on the same machine)
+is mostly cache hits.
 
-NOIRQ_KUNIT_CCACHE=0 turns it off; CCACHE_DIR and CCACHE_BASEDIR set by
-the caller are kept.  Without ccache installed nothing changes.
+Kbuild compiles with absolute source paths, so two caches (two work
+trees) do not share hits.  ccache's base_dir would make them share, but it
+rewrites the source path to a relative one that -fmacro-prefix-map no
+longer matches, so __FILE__ in the kernel would change (seen with ccache
+4.7): base_dir is left unset.
+
+NOIRQ_KUNIT_CCACHE=0 turns it off; ccache settings of the caller are
+kept.  Without ccache installed nothing changes.
 """
 import os
 
@@ -41,10 +46,6 @@ def use_ccache(environ=None):
 	path = env.get('PATH', '').split(os.pathsep)
 	if CCACHE_WRAPPERS not in path:
 		env['PATH'] = os.pathsep.join([CCACHE_WRAPPERS] + path)
-	home = cache_home(env)
 	env.setdefault('CCACHE_DIR', default_ccache_dir(env))
-	env.setdefault('CCACHE_BASEDIR', os.path.realpath(home))
-	# Debug info names the build directory; two caches differ only there.
-	env.setdefault('CCACHE_NOHASHDIR', '1')
 	env.setdefault('CCACHE_MAXSIZE', '20G')
 	return env['CCACHE_DIR']

@@ -17,8 +17,8 @@ class UseCcacheTest(unittest.TestCase):
 			d = buildenv.use_ccache(env)
 		self.assertEqual(env['PATH'], '/usr/lib/ccache:/usr/bin:/bin')
 		self.assertEqual(d, '/home/u/.cache/noirq-kunit-ccache')
-		self.assertEqual(env['CCACHE_BASEDIR'], os.path.realpath('/home/u/.cache'))
-		self.assertEqual(env['CCACHE_NOHASHDIR'], '1')
+		# base_dir would change __FILE__ in the kernel (buildenv.py).
+		self.assertNotIn('CCACHE_BASEDIR', env)
 
 	def test_twice_adds_the_wrappers_once(self):
 		env = self.env()
@@ -28,10 +28,13 @@ class UseCcacheTest(unittest.TestCase):
 		self.assertEqual(env['PATH'].count('/usr/lib/ccache'), 1)
 
 	def test_caller_settings_kept(self):
-		env = self.env(CCACHE_DIR='/x', XDG_CACHE_HOME='/c')
+		env = self.env(CCACHE_DIR='/x', CCACHE_MAXSIZE='1G')
 		with mock.patch('os.path.isfile', return_value=True):
 			self.assertEqual(buildenv.use_ccache(env), '/x')
-		self.assertEqual(env['CCACHE_BASEDIR'], os.path.realpath('/c'))
+		self.assertEqual(env['CCACHE_MAXSIZE'], '1G')
+		env = self.env(XDG_CACHE_HOME='/c')
+		with mock.patch('os.path.isfile', return_value=True):
+			self.assertEqual(buildenv.use_ccache(env), '/c/noirq-kunit-ccache')
 
 	def test_off_or_not_installed_changes_nothing(self):
 		for env, installed in ((self.env(NOIRQ_KUNIT_CCACHE='0'), True),
