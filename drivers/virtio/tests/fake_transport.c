@@ -204,7 +204,7 @@ void fake_vdev_reset(struct virtio_device *vdev)
  *
  * Return: true (the device was notified).
  */
-bool fake_vq_notify(struct virtqueue *vq)
+static bool fake_vq_notify(struct virtqueue *vq)
 {
 	struct fake_vdev *fv = to_fake_vdev(vq->vdev);
 
@@ -719,6 +719,15 @@ int fake_drv_enter(struct virtio_device *vdev, enum fake_drv_cb cb,
 	return fd->err[cb];
 }
 
+/**
+ * fake_drv_vq_done() - virtqueue callback of the fake driver
+ * @vq: the virtqueue
+ */
+static void fake_drv_vq_done(struct virtqueue *vq)
+{
+	to_fake_driver(vq->vdev)->vq_done++;
+}
+
 static int fake_drv_find_vqs(struct fake_driver *fd)
 {
 	struct virtqueue_info info[FAKE_DRV_MAX_VQS] = {
@@ -754,7 +763,7 @@ static void fake_drv_del_vqs(struct fake_driver *fd)
  *
  * Return: 0, the injected error or the error of find_vqs.
  */
-int fake_drv_probe(struct virtio_device *vdev)
+static int fake_drv_probe(struct virtio_device *vdev)
 {
 	struct fake_driver *fd = to_fake_driver(vdev);
 	int err;
@@ -772,7 +781,7 @@ int fake_drv_probe(struct virtio_device *vdev)
  *
  * Resets the device and deletes the virtqueues, as the virtio core expects.
  */
-void fake_drv_remove(struct virtio_device *vdev)
+static void fake_drv_remove(struct virtio_device *vdev)
 {
 	struct fake_driver *fd = to_fake_driver(vdev);
 
@@ -898,15 +907,6 @@ int fake_drv_reset_done(struct virtio_device *vdev)
 		return err;
 
 	return fake_drv_bring_up(to_fake_driver(vdev));
-}
-
-/**
- * fake_drv_vq_done() - virtqueue callback of the fake driver
- * @vq: the virtqueue
- */
-void fake_drv_vq_done(struct virtqueue *vq)
-{
-	to_fake_driver(vq->vdev)->vq_done++;
 }
 
 /*

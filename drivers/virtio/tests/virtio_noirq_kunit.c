@@ -36,9 +36,17 @@ struct noirq_env {
 	struct fake_driver *fd;
 };
 
-/*
- * Create a fake device on @ops offering @features and bind a fake driver
- * built from @tmpl. Logs and counters start cleared.
+/**
+ * noirq_env_create() - a fake device with a fake driver bound to it
+ * @test: the test
+ * @ops: the transport flavour
+ * @features: device features
+ * @tmpl: the driver's callback table
+ *
+ * Both are torn down by the KUnit actions of fake_vdev_create() and
+ * fake_driver_create().
+ *
+ * Return: the bound pair; logs and counters start cleared.
  */
 static struct noirq_env noirq_env_create(struct kunit *test,
 					 const struct virtio_config_ops *ops,
@@ -52,7 +60,13 @@ static struct noirq_env noirq_env_create(struct kunit *test,
 	return env;
 }
 
-/* A fake device with no driver, logs cleared after the registration. */
+/**
+ * bare_vdev() - a modern fake device on @ops with no driver bound
+ * @test: the test
+ * @ops: the transport flavour
+ *
+ * Return: the device, its logs cleared after the registration.
+ */
 static struct fake_vdev *bare_vdev(struct kunit *test,
 				   const struct virtio_config_ops *ops)
 {
@@ -63,13 +77,27 @@ static struct fake_vdev *bare_vdev(struct kunit *test,
 	return fv;
 }
 
-/* The usual setup: noirq-capable transport, modern device, noirq driver. */
+/**
+ * noirq_env_default() - the usual pair: noirq_safe transport, noirq driver
+ * @test: the test
+ *
+ * Return: a modern device on &fake_noirq_ops with &fake_driver_noirq bound.
+ */
 static struct noirq_env noirq_env_default(struct kunit *test)
 {
 	return noirq_env_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN,
 				&fake_driver_noirq);
 }
 
+/**
+ * expect_calls() - check the driver's PM callback counts, the others zero
+ * @test: the test
+ * @fd: the fake driver
+ * @freeze: expected freeze calls
+ * @freeze_noirq: expected freeze_noirq calls
+ * @restore_noirq: expected restore_noirq calls
+ * @restore: expected restore calls
+ */
 static void expect_calls(struct kunit *test, const struct fake_driver *fd,
 			 unsigned int freeze, unsigned int freeze_noirq,
 			 unsigned int restore_noirq, unsigned int restore)
@@ -85,7 +113,12 @@ static void expect_calls(struct kunit *test, const struct fake_driver *fd,
 	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_REMOVE], 0);
 }
 
-/* Whether a config change raised now reaches the driver at once. */
+/**
+ * config_delivery_enabled() - raise a config change and see it delivered
+ * @fd: the fake driver
+ *
+ * Return: true if the change reached the driver's config_changed at once.
+ */
 static bool config_delivery_enabled(struct fake_driver *fd)
 {
 	unsigned int before = fd->calls[FAKE_DRV_CONFIG_CHANGED];
@@ -94,7 +127,11 @@ static bool config_delivery_enabled(struct fake_driver *fd)
 	return fd->calls[FAKE_DRV_CONFIG_CHANGED] == before + 1;
 }
 
-/*
+/**
+ * expect_vqs_refuse_buffers() - check that the driver's virtqueues are broken
+ * @test: the test
+ * @fd: the fake driver, with at least one virtqueue
+ *
  * A broken device: each of the driver's virtqueues reports it, and refuses
  * a new buffer at once with -EIO instead of queueing it for a device that
  * will not answer.
@@ -122,10 +159,16 @@ static void expect_vqs_refuse_buffers(struct kunit *test,
 	KUNIT_EXPECT_GT(test, n, 0);
 }
 
-/*
- * Freeze a device whose driver or transport the core must refuse. The user
- * can trigger a refusal at will, so it must not WARN: no backtrace, no
- * taint. (Whether and how often it logs is the implementation's choice.)
+/**
+ * freeze_expect_refusal_without_warn() - freeze a device that must be refused
+ * @test: the test
+ * @fv: the fake device
+ *
+ * The user can trigger a refusal at will, so it must not WARN: no
+ * backtrace, no taint. (Whether and how often it logs is the
+ * implementation's choice.)
+ *
+ * Return: what virtio_device_freeze() returned.
  */
 static int freeze_expect_refusal_without_warn(struct kunit *test,
 					      struct fake_vdev *fv)
@@ -142,6 +185,11 @@ static int freeze_expect_refusal_without_warn(struct kunit *test,
 	return ret;
 }
 
+/**
+ * expect_vqs_unmoved() - check that both virtqueues kept their ring memory
+ * @test: the test
+ * @fv: the fake device
+ */
 static void expect_vqs_unmoved(struct kunit *test, const struct fake_vdev *fv)
 {
 	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(fv, 0));
@@ -569,7 +617,11 @@ static void freeze_resets_noirq_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
-/* The taint flags set right now, as test_taint() reports them. */
+/**
+ * current_taint_flags() - the taint flags set right now
+ *
+ * Return: a mask of the TAINT_* bits that test_taint() reports set.
+ */
 static unsigned long current_taint_flags(void)
 {
 	unsigned long mask = 0;
@@ -636,11 +688,19 @@ static const struct refusal_param refusal_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(refusal, refusal_params, desc);
 
-/*
- * Check every counter of a refusal matrix row: the driver callbacks that
- * ran (config_changed only through the probe of config_delivery_enabled()),
- * the status writes and resets, and no interrupt-waiting op in the noirq
- * phase.
+/**
+ * expect_refusal_counts() - check every counter of a refusal matrix row
+ * @test: the test
+ * @step: the entry point just called, for the messages
+ * @fv: the fake device
+ * @fd: the fake driver
+ * @calls: expected calls per driver callback, indexed by &enum fake_drv_cb
+ * @writes: expected status writes
+ * @resets: expected resets
+ *
+ * Checks the driver callbacks that ran (config_changed only through the
+ * probe of config_delivery_enabled()), the status writes and resets, and
+ * that no interrupt-waiting op ran in the noirq phase.
  */
 static void expect_refusal_counts(struct kunit *test, const char *step,
 				  const struct fake_vdev *fv,
@@ -904,21 +964,37 @@ struct restore_fail_param {
 	unsigned int events;
 };
 
+/**
+ * inject_finalize() - finalize_features fails with -ENOSPC
+ * @env: the device and driver
+ */
 static void inject_finalize(struct noirq_env *env)
 {
 	env->fv->ops[FAKE_OP_FINALIZE].err = -ENOSPC;
 }
 
+/**
+ * inject_features_ok() - the device drops FEATURES_OK
+ * @env: the device and driver
+ */
 static void inject_features_ok(struct noirq_env *env)
 {
 	env->fv->refuse_features_ok = true;
 }
 
+/**
+ * inject_reset_vqs() - reset_vqs fails with -EREMOTEIO
+ * @env: the device and driver
+ */
 static void inject_reset_vqs(struct noirq_env *env)
 {
 	env->fv->ops[FAKE_OP_RESET_VQS].err = -EREMOTEIO;
 }
 
+/**
+ * inject_restore_noirq() - the driver's restore_noirq fails with -ETIMEDOUT
+ * @env: the device and driver
+ */
 static void inject_restore_noirq(struct noirq_env *env)
 {
 	env->fd->err[FAKE_DRV_RESTORE_NOIRQ] = -ETIMEDOUT;
@@ -984,9 +1060,13 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	expect_vqs_refuse_buffers(test, env.fd);
 }
 
-/*
- * restore_noirq of a driver that marks the device ready with
- * virtio_device_ready_noirq() and then fails.
+/**
+ * ready_then_fail_restore_noirq() - restore_noirq that readies, then fails
+ * @vdev: the virtio device
+ *
+ * Marks the device ready with virtio_device_ready_noirq() and then fails.
+ *
+ * Return: -EPROTO.
  */
 static int ready_then_fail_restore_noirq(struct virtio_device *vdev)
 {
@@ -1033,7 +1113,13 @@ static const struct noirq_phase_param noirq_phase_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(noirq_phase, noirq_phase_params, desc);
 
-/* Bind the driver of @p, freeze it and arm the failure of @p. */
+/**
+ * noirq_phase_setup() - bind the driver of @p, freeze it, arm its failure
+ * @test: the test
+ * @p: the way through the noirq restore
+ *
+ * Return: the device and driver, frozen.
+ */
 static struct noirq_env noirq_phase_setup(struct kunit *test,
 					  const struct noirq_phase_param *p)
 {
@@ -1046,12 +1132,17 @@ static struct noirq_env noirq_phase_setup(struct kunit *test,
 	return env;
 }
 
-/*
- * What every way through the noirq restore leaves: the device live but
- * without DRIVER_OK on success; on failure FAILED set, state ENTERED, the
- * virtqueues broken (even if the driver had marked the device ready, which
- * unbreaks them with notification hardening) and config delivery still
- * off, a config change raised now staying pending.
+/**
+ * expect_noirq_restore_result() - check what a noirq restore left
+ * @test: the test
+ * @env: the device and driver
+ * @err: what virtio_device_restore_noirq() was expected to return
+ *
+ * On success the device is live but without DRIVER_OK; on failure FAILED
+ * is set, the state is ENTERED, the virtqueues are broken (even if the
+ * driver had marked the device ready, which unbreaks them with
+ * notification hardening) and config delivery is still off, a config
+ * change raised now staying pending.
  */
 static void expect_noirq_restore_result(struct kunit *test,
 					struct noirq_env *env, int err)
