@@ -1318,12 +1318,24 @@ struct rx_state {
 	int post_err;
 };
 
+/**
+ * rx_state_of() - the receive buffers of the rx driver bound to @vdev
+ * @vdev: the virtio device
+ *
+ * Return: the &struct rx_state the test keeps in its priv.
+ */
 static struct rx_state *rx_state_of(struct virtio_device *vdev)
 {
 	return to_fake_driver(vdev)->test->priv;
 }
 
-/* Which buffer @token is, or %RX_BUFS for none of them. */
+/**
+ * rx_buf_index() - which receive buffer a token is
+ * @rx: the receive buffers
+ * @token: a token the virtqueue handed back
+ *
+ * Return: the index of the buffer, or %RX_BUFS for none of them.
+ */
 static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
 {
 	unsigned int i;
@@ -1334,6 +1346,14 @@ static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
 	return RX_BUFS;
 }
 
+/**
+ * rx_post() - post receive buffer @i, without allocating
+ * @vq: the receive virtqueue
+ * @rx: the receive buffers
+ * @i: index of the buffer
+ *
+ * Return: what virtqueue_add_inbuf() returned.
+ */
 static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
 {
 	struct scatterlist sg;
@@ -1346,7 +1366,12 @@ static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
 	return err;
 }
 
-/* Take every unused buffer back from the receive queue. */
+/**
+ * rx_detach_all() - take every unused buffer back from the receive queue
+ * @vq: the receive virtqueue, its device reset
+ * @rx: the receive buffers
+ * @into: bitmap of buffer indexes to add the detached buffers to
+ */
 static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
 			  unsigned long *into)
 {
@@ -1364,7 +1389,14 @@ static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
 	}
 }
 
-/* freeze_noirq of a driver with an rx queue: reset, take the buffers. */
+/**
+ * rx_freeze_noirq() - freeze_noirq of a driver with an rx queue
+ * @vdev: the virtio device
+ *
+ * Resets the device and takes its unused buffers back.
+ *
+ * Return: 0.
+ */
 static int rx_freeze_noirq(struct virtio_device *vdev)
 {
 	struct rx_state *rx = rx_state_of(vdev);
@@ -1375,7 +1407,15 @@ static int rx_freeze_noirq(struct virtio_device *vdev)
 	return 0;
 }
 
-/* restore_noirq of a driver with an rx queue: ready, then post again. */
+/**
+ * rx_restore_noirq() - restore_noirq of a driver with an rx queue
+ * @vdev: the virtio device
+ *
+ * Marks the device ready, then posts the buffers it took back again and
+ * kicks the queue.
+ *
+ * Return: 0, or the first error of rx_post() (the others are still tried).
+ */
 static int rx_restore_noirq(struct virtio_device *vdev)
 {
 	struct virtqueue *vq = to_fake_driver(vdev)->vqs[0];
@@ -1637,7 +1677,13 @@ static void no_driver_all_entry_points(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
-/* Index of the only config change event in the log, or 0 if none. */
+/**
+ * config_change_event() - where the config change was delivered
+ * @fv: the fake device
+ *
+ * Return: the index of the only config change event in the log, or 0 if
+ * there is none (or more than one).
+ */
 static unsigned int config_change_event(const struct fake_vdev *fv)
 {
 	unsigned int i, found = 0, n = 0;
@@ -1874,6 +1920,14 @@ static const struct layout_param layout_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(layout, layout_params, desc);
 
+/**
+ * layout_vq() - bind a noirq driver to a device of the ring layout @p
+ * @test: the test
+ * @env: filled with the device and driver
+ * @p: the ring layout
+ *
+ * Return: the driver's first virtqueue.
+ */
 static struct virtqueue *layout_vq(struct kunit *test, struct noirq_env *env,
 				   const struct layout_param *p)
 {
@@ -1889,7 +1943,15 @@ static struct virtqueue *layout_vq(struct kunit *test, struct noirq_env *env,
 	return env->fd->vqs[0];
 }
 
-/* Where the ring describes the first buffer made available. */
+/**
+ * first_avail_addr() - where the ring describes the first buffer made available
+ * @vq: the virtqueue
+ * @packed: the ring is packed
+ * @head: set to the descriptor index of that buffer
+ *
+ * Return: the buffer address in that descriptor, or 0 if no buffer is
+ * available.
+ */
 static u64 first_avail_addr(struct virtqueue *vq, bool packed,
 			    unsigned int *head)
 {
