@@ -24,8 +24,11 @@ MODULE_TESTS = {
 	'CONFIG_VIRTIO_MMIO_KUNIT_TEST': 'virtio_mmio_test',
 }
 
-# What a module run needs besides the kunitconfig.
-MODULE_KCONFIG = ['CONFIG_MODULES=y', 'CONFIG_MODULE_UNLOAD=y', 'CONFIG_HOSTFS=y']
+# What a module run needs besides the kunitconfig: modules, the hostfs
+# root, and devtmpfs on /dev so that init's output reaches the UML console
+# (never a device node of the host's).
+MODULE_KCONFIG = ['CONFIG_MODULES=y', 'CONFIG_MODULE_UNLOAD=y', 'CONFIG_HOSTFS=y',
+		  'CONFIG_DEVTMPFS=y', 'CONFIG_DEVTMPFS_MOUNT=y']
 
 BUSYBOX = '/bin/busybox'
 BOOT_TIMEOUT = 600

@@ -26,7 +26,7 @@ class ModuleConfigTest(unittest.TestCase):
 		self.assertEqual(mods, ['virtio_pm_test', 'virtio_mmio_test'])
 		self.assertIn('CONFIG_VIRTIO_PM_KUNIT_TEST=m', adds)
 		self.assertIn('CONFIG_VIRTIO_MMIO_KUNIT_TEST=m', adds)
-		for need in ('CONFIG_MODULES=y', 'CONFIG_HOSTFS=y'):
+		for need in ('CONFIG_MODULES=y', 'CONFIG_HOSTFS=y', 'CONFIG_DEVTMPFS_MOUNT=y'):
 			self.assertIn(need, adds)
 
 	def test_bool_symbols_are_left_alone(self):
