@@ -1386,7 +1386,8 @@ class Runner:
 		jobs = self.args.jobs or len(os.sched_getaffinity(0))
 		mo = list(self.args.make_option or [])
 		if self.args.arch == 'um' and not self.args.kunit_build:
-			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + ['linux']
+			targets = ['linux'] + (['modules'] if getattr(self.args, 'modules', False) else [])
+			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + targets
 		return self.kunit_py(wt) + ['build'] + self.common_args(kc) + [f'--jobs={jobs}'] + \
 			[f'--make_options={m}' for m in mo]
 
@@ -1494,10 +1495,39 @@ class Runner:
 		wt = self.prepare()
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
+		if getattr(self.args, 'modules', False):
+			return self.run_modules(wt, kc)
 		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
+
+	def run_modules(self, wt, kc):
+		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""
+		import modrun
+		if self.args.arch != 'um':
+			raise RunnerError(EXIT_USAGE, '--modules runs under UML only (--arch um)')
+		if not self.which('busybox'):
+			raise RunnerError(EXIT_ENV, 'cannot run --modules: busybox not installed '
+					  '(Debian: busybox-static)')
+		adds, self.module_names = modrun.module_config(k.read_text() for k in kc)
+		if not self.module_names:
+			raise RunnerError(EXIT_USAGE, 'no test module in the kunitconfig: --modules needs '
+					  'one of ' + ', '.join(modrun.MODULE_TESTS))
+		self.args.kconfig_add = list(self.args.kconfig_add or []) + adds
+		if not self.args.build_dir:
+			self.build_dir = self.build_dir.with_name(self.build_dir.name + '-modules')
+		self.build_dir.mkdir(parents=True, exist_ok=True)
+		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
+			self.config_step(wt, kc)
+			self.build_step(wt, kc)
+			console, js, _ = modrun.run(self, wt, kc, say, self.stream, RunnerError,
+						    {'build': EXIT_BUILD})
+		self.counts, self.case_counts = modrun.counts(js, console, self.module_names,
+							      SPLAT_RE, say)
+		say(f'results: {js}, raw log: {self.out_dir / "test.log"}')
+		out(summary_line(*self.counts))
+		return EXIT_OK if self.counts[1] == 0 else EXIT_TESTS_FAILED
 
 	# ---- coverage -------------------------------------------------------
 
@@ -2688,6 +2718,9 @@ def build_parser():
 	p.add_argument('--jobs', '-j', type=int, help='make -j (default: number of CPUs)')
 	p.add_argument('--kunit-build', action='store_true', help='build with kunit.py build '
 		       'instead of make ... linux (UML)')
+	p.add_argument('--modules', action='store_true', help='run: build the test symbols of the '
+		       'kunitconfig as modules (=m) and load them with modprobe in a UML kernel '
+		       '(needs busybox-static); own build dir')
 	p.add_argument('--force', action='store_true', help='discard unexported edits in the work tree')
 	p.add_argument('--lock-timeout', type=float, help=argparse.SUPPRESS)
 	p.add_argument('--counts-file', help=argparse.SUPPRESS)

@@ -57,7 +57,13 @@ int fake_vdev_reset_vqs(struct virtio_device *vdev)
 	return 0;
 }
 
-/* A transport op that may wait for an interrupt was called. */
+/**
+ * fake_unsafe_op() - a transport op that may wait for an interrupt ran
+ * @vdev: the virtio device
+ *
+ * Counts a violation in &fake_vdev.noirq_violations during the noirq
+ * phase the test declared with fake_vdev_noirq_phase().
+ */
 static void fake_unsafe_op(struct virtio_device *vdev)
 {
 	struct fake_vdev *fv = to_fake_vdev(vdev);
@@ -66,24 +72,45 @@ static void fake_unsafe_op(struct virtio_device *vdev)
 		fv->noirq_violations++;
 }
 
+/**
+ * fake_unsafe_get_status() - get_status of the transport that is not noirq_safe
+ * @vdev: the virtio device
+ *
+ * Return: the status register.
+ */
 static u8 fake_unsafe_get_status(struct virtio_device *vdev)
 {
 	fake_unsafe_op(vdev);
 	return fake_vdev_get_status(vdev);
 }
 
+/**
+ * fake_unsafe_set_status() - set_status of the transport that is not noirq_safe
+ * @vdev: the virtio device
+ * @status: the new status
+ */
 static void fake_unsafe_set_status(struct virtio_device *vdev, u8 status)
 {
 	fake_unsafe_op(vdev);
 	fake_vdev_set_status(vdev, status);
 }
 
+/**
+ * fake_unsafe_reset() - reset of the transport that is not noirq_safe
+ * @vdev: the virtio device
+ */
 static void fake_unsafe_reset(struct virtio_device *vdev)
 {
 	fake_unsafe_op(vdev);
 	fake_vdev_reset(vdev);
 }
 
+/**
+ * fake_unsafe_finalize_features() - finalize_features, not noirq_safe
+ * @vdev: the virtio device
+ *
+ * Return: 0 or the injected error.
+ */
 static int fake_unsafe_finalize_features(struct virtio_device *vdev)
 {
 	fake_unsafe_op(vdev);
@@ -174,7 +201,12 @@ bool fake_vdev_rings_unmoved(const struct fake_vdev *fv, unsigned int index)
 	       virtqueue_get_used_addr(fvq->vq) == fvq->used_addr;
 }
 
-/* Drop every buffer the driver still has queued, as a noirq freeze must. */
+/**
+ * fake_drv_drain_vqs() - drop every buffer the driver still has queued
+ * @fd: the fake driver
+ *
+ * As a noirq freeze must, before the rings are re-initialised.
+ */
 static void fake_drv_drain_vqs(struct fake_driver *fd)
 {
 	unsigned int i;
@@ -209,7 +241,14 @@ int fake_drv_freeze_noirq(struct virtio_device *vdev)
 	return 0;
 }
 
-/* Queue a buffer and kick, then take it back: the ring works. */
+/**
+ * fake_drv_poke_vq() - queue a buffer and kick, then take it back
+ * @fd: the fake driver
+ *
+ * Shows that the first virtqueue works, without allocating.
+ *
+ * Return: 0 or the error of using the virtqueue.
+ */
 static int fake_drv_poke_vq(struct fake_driver *fd)
 {
 	struct scatterlist sg;

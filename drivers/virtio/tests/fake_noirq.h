@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * noirq flavours of the fake virtio transport and the fake virtio driver.
+ * DOC: noirq flavours of the fake virtio transport and driver
  *
- * Three transport flavours share the fake_vdev_*() operations: one that is
- * noirq_safe and re-initialises its virtqueues in place, one that is
- * noirq_safe without reset_vqs, and one that is not noirq_safe and records
- * a violation for every operation that could wait for an interrupt while
- * the test has declared the noirq phase.
+ * Three transport flavours share the fake_vdev_*() operations of
+ * fake_transport.h: &fake_noirq_ops is noirq_safe and re-initialises its
+ * virtqueues in place, &fake_noirq_no_reset_vqs_ops is noirq_safe without
+ * reset_vqs, and &fake_unsafe_ops is not noirq_safe and records a
+ * violation for every operation that could wait for an interrupt while the
+ * test has declared the noirq phase (fake_vdev_noirq_phase()).
+ * &fake_driver_noirq adds the fake driver's freeze_noirq and restore_noirq
+ * callbacks to &fake_driver_default.
  */
 
 #ifndef _VIRTIO_TESTS_FAKE_NOIRQ_H

@@ -29,11 +29,15 @@
 
 static atomic_t fake_vdev_ids = ATOMIC_INIT(0);
 
-/*
- * Whether the caller runs in atomic context. This is in_atomic(), which
- * drivers must not use to pick a behaviour; the fake only records it, so
- * that tests can see where the virtio core calls the transport from. It
- * relies on CONFIG_PREEMPT_COUNT (selected by CONFIG_DEBUG_ATOMIC_SLEEP).
+/**
+ * fake_atomic() - whether the caller runs in atomic context
+ *
+ * This is in_atomic(), which drivers must not use to pick a behaviour; the
+ * fake only records it, so that tests can see where the virtio core calls
+ * the transport from. It relies on CONFIG_PREEMPT_COUNT (selected by
+ * CONFIG_DEBUG_ATOMIC_SLEEP).
+ *
+ * Return: true in atomic context.
  */
 static bool fake_atomic(void)
 {
@@ -86,6 +90,14 @@ void fake_op_enter(struct fake_vdev *fv, enum fake_op op)
 		st->atomic++;
 }
 
+/**
+ * fake_status_log() - append a status write or a reset to the status log
+ * @fv: the fake device
+ * @status: the value written (0 for a reset)
+ * @reset: the entry is a reset
+ *
+ * A full log counts the entry in &fake_vdev.log_overflow instead.
+ */
 static void fake_status_log(struct fake_vdev *fv, u8 status, bool reset)
 {
 	struct fake_status_write *sw;
@@ -204,7 +216,7 @@ void fake_vdev_reset(struct virtio_device *vdev)
  *
  * Return: true (the device was notified).
  */
-bool fake_vq_notify(struct virtqueue *vq)
+static bool fake_vq_notify(struct virtqueue *vq)
 {
 	struct fake_vdev *fv = to_fake_vdev(vq->vdev);
 
@@ -215,6 +227,10 @@ bool fake_vq_notify(struct virtqueue *vq)
 	return true;
 }
 
+/**
+ * fake_vdev_free_vqs() - delete every virtqueue of the device
+ * @fv: the fake device
+ */
 static void fake_vdev_free_vqs(struct fake_vdev *fv)
 {
 	struct virtqueue *vq, *n;
@@ -226,6 +242,15 @@ static void fake_vdev_free_vqs(struct fake_vdev *fv)
 	}
 }
 
+/**
+ * fake_vdev_setup_vq() - create one virtqueue and note its rings
+ * @fv: the fake device
+ * @index: the virtqueue index
+ * @info: the driver's name, callback and context for it
+ * @vqp: set to the new virtqueue
+ *
+ * Return: 0 or -ENOMEM.
+ */
 static int fake_vdev_setup_vq(struct fake_vdev *fv, unsigned int index,
 			      struct virtqueue_info *info,
 			      struct virtqueue **vqp)
@@ -371,9 +396,14 @@ const char *fake_vdev_bus_name(struct virtio_device *vdev)
 	return "fake";
 }
 
-/*
- * Queue reset for virtqueue_reset(): the fake device has no queue state
- * beyond the ring memory, so there is nothing to stop or start.
+/**
+ * fake_vq_disable_and_reset() - queue reset for virtqueue_reset()
+ * @vq: the virtqueue
+ *
+ * The fake device has no queue state beyond the ring memory, so there is
+ * nothing to stop or start.
+ *
+ * Return: 0.
  */
 static int fake_vq_disable_and_reset(struct virtqueue *vq)
 {
@@ -381,6 +411,12 @@ static int fake_vq_disable_and_reset(struct virtqueue *vq)
 	return 0;
 }
 
+/**
+ * fake_vq_enable_after_reset() - the queue runs again after virtqueue_reset()
+ * @vq: the virtqueue
+ *
+ * Return: 0.
+ */
 static int fake_vq_enable_after_reset(struct virtqueue *vq)
 {
 	vq->reset = false;
@@ -403,11 +439,19 @@ const struct virtio_config_ops fake_virtio_config_ops = {
 	.enable_vq_after_reset = fake_vq_enable_after_reset,
 };
 
+/**
+ * fake_vdev_release() - release callback of the device: free the fake
+ * @dev: the device of the &struct fake_vdev
+ */
 static void fake_vdev_release(struct device *dev)
 {
 	kfree(to_fake_vdev(dev_to_virtio(dev)));
 }
 
+/**
+ * fake_vdev_unregister() - unregister the device, the KUnit action of fake_vdev_create()
+ * @fv: the fake device
+ */
 static void fake_vdev_unregister(struct fake_vdev *fv)
 {
 	unregister_virtio_device(&fv->vdev);
@@ -592,7 +636,15 @@ void fake_vdev_expect_events(struct kunit *test, const struct fake_vdev *fv,
 	fake_vdev_expect_syncs(test, fv);
 }
 
-/* Whether event @i of the log needs a callback synchronisation first. */
+/**
+ * fake_event_needs_sync() - does an event need a callback synchronisation first
+ * @fv: the fake device
+ * @i: index of the event in the log
+ * @known: set false when the status before event @i is not in the log
+ *
+ * Return: true if notification hardening synchronises the callbacks before
+ * event @i: a reset, or the write that turns DRIVER_OK on.
+ */
 static bool fake_event_needs_sync(const struct fake_vdev *fv, unsigned int i,
 				  bool *known)
 {
@@ -719,6 +771,23 @@ int fake_drv_enter(struct virtio_device *vdev, enum fake_drv_cb cb,
 	return fd->err[cb];
 }
 
+/**
+ * fake_drv_vq_done() - virtqueue callback of the fake driver
+ * @vq: the virtqueue
+ */
+static void fake_drv_vq_done(struct virtqueue *vq)
+{
+	to_fake_driver(vq->vdev)->vq_done++;
+}
+
+/**
+ * fake_drv_find_vqs() - find the driver's &fake_driver.nvqs virtqueues
+ * @fd: the fake driver
+ *
+ * The first one has a callback that counts in &fake_driver.vq_done.
+ *
+ * Return: what virtio_find_vqs() returned.
+ */
 static int fake_drv_find_vqs(struct fake_driver *fd)
 {
 	struct virtqueue_info info[FAKE_DRV_MAX_VQS] = {
@@ -729,6 +798,10 @@ static int fake_drv_find_vqs(struct fake_driver *fd)
 	return virtio_find_vqs(&fd->fv->vdev, fd->nvqs, fd->vqs, info, NULL);
 }
 
+/**
+ * fake_drv_del_vqs() - take every unused buffer back and delete the virtqueues
+ * @fd: the fake driver
+ */
 static void fake_drv_del_vqs(struct fake_driver *fd)
 {
 	unsigned int i;
@@ -754,7 +827,7 @@ static void fake_drv_del_vqs(struct fake_driver *fd)
  *
  * Return: 0, the injected error or the error of find_vqs.
  */
-int fake_drv_probe(struct virtio_device *vdev)
+static int fake_drv_probe(struct virtio_device *vdev)
 {
 	struct fake_driver *fd = to_fake_driver(vdev);
 	int err;
@@ -772,7 +845,7 @@ int fake_drv_probe(struct virtio_device *vdev)
  *
  * Resets the device and deletes the virtqueues, as the virtio core expects.
  */
-void fake_drv_remove(struct virtio_device *vdev)
+static void fake_drv_remove(struct virtio_device *vdev)
 {
 	struct fake_driver *fd = to_fake_driver(vdev);
 
@@ -793,7 +866,13 @@ void fake_drv_config_changed(struct virtio_device *vdev)
 		       FAKE_EV_DRV_CONFIG_CHANGED);
 }
 
-/* Common tail of freeze and reset_prepare. */
+/**
+ * fake_drv_quiesce() - common tail of freeze and reset_prepare
+ * @fd: the fake driver
+ *
+ * With &fake_driver.recreate_vqs, resets the device and deletes the
+ * virtqueues.
+ */
 static void fake_drv_quiesce(struct fake_driver *fd)
 {
 	if (fd->recreate_vqs) {
@@ -824,7 +903,15 @@ int fake_drv_freeze(struct virtio_device *vdev)
 	return 0;
 }
 
-/* Common tail of restore and reset_done. */
+/**
+ * fake_drv_bring_up() - common tail of restore and reset_done
+ * @fd: the fake driver
+ *
+ * With &fake_driver.recreate_vqs, finds the virtqueues again; with
+ * &fake_driver.ready_in_restore, sets DRIVER_OK itself.
+ *
+ * Return: 0 or the error of finding the virtqueues.
+ */
 static int fake_drv_bring_up(struct fake_driver *fd)
 {
 	int err;
@@ -900,15 +987,6 @@ int fake_drv_reset_done(struct virtio_device *vdev)
 	return fake_drv_bring_up(to_fake_driver(vdev));
 }
 
-/**
- * fake_drv_vq_done() - virtqueue callback of the fake driver
- * @vq: the virtqueue
- */
-void fake_drv_vq_done(struct virtqueue *vq)
-{
-	to_fake_driver(vq->vdev)->vq_done++;
-}
-
 /*
  * The default driver template: every optional callback of today's
  * struct virtio_driver. probe and remove are always the fake ones.
@@ -958,6 +1036,10 @@ struct fake_driver *fake_driver_init(struct kunit *test, struct fake_vdev *fv,
 	return fd;
 }
 
+/**
+ * fake_driver_unregister_drv() - unregister the driver (a KUnit action)
+ * @fd: the fake driver
+ */
 static void fake_driver_unregister_drv(struct fake_driver *fd)
 {
 	unregister_virtio_driver(&fd->drv);
@@ -1080,6 +1162,12 @@ void fake_driver_queue_buf(struct kunit *test, struct fake_driver *fd,
  */
 static struct fake_console_watch *fake_console_watch_active;
 
+/**
+ * fake_console_probe() - console tracepoint probe of fake_console_watch()
+ * @ignore: unused probe data
+ * @text: the text of the log line
+ * @len: its length
+ */
 static void fake_console_probe(void *ignore, const char *text, size_t len)
 {
 	struct fake_console_watch *w = READ_ONCE(fake_console_watch_active);
@@ -1088,6 +1176,10 @@ static void fake_console_probe(void *ignore, const char *text, size_t len)
 		atomic_inc(&w->lines);
 }
 
+/**
+ * fake_console_unwatch() - end the console watch, its KUnit action
+ * @data: unused
+ */
 static void fake_console_unwatch(void *data)
 {
 	WRITE_ONCE(fake_console_watch_active, NULL);
@@ -1128,7 +1220,11 @@ struct fake_console_watch *fake_console_watch(struct kunit *test,
 	return w;
 }
 
-/* Count one allocation if it was made by the watched task while armed. */
+/**
+ * fake_alloc_count() - count one allocation of the watched task while armed
+ * @w: the watch
+ * @site: the call site of the allocation
+ */
 static void fake_alloc_count(struct fake_alloc_watch *w, unsigned long site)
 {
 	if (!READ_ONCE(w->armed) || current != w->task || !in_task())
@@ -1137,6 +1233,16 @@ static void fake_alloc_count(struct fake_alloc_watch *w, unsigned long site)
 	atomic_inc(&w->allocs);
 }
 
+/**
+ * fake_alloc_probe_kmalloc() - kmalloc tracepoint probe of fake_alloc_watch()
+ * @data: the &struct fake_alloc_watch
+ * @call_site: the call site
+ * @ptr: the allocation
+ * @bytes_req: bytes asked for
+ * @bytes_alloc: bytes allocated
+ * @gfp_flags: the GFP flags
+ * @node: the NUMA node
+ */
 static void fake_alloc_probe_kmalloc(void *data, unsigned long call_site,
 				     const void *ptr, size_t bytes_req,
 				     size_t bytes_alloc, gfp_t gfp_flags,
@@ -1145,6 +1251,15 @@ static void fake_alloc_probe_kmalloc(void *data, unsigned long call_site,
 	fake_alloc_count(data, call_site);
 }
 
+/**
+ * fake_alloc_probe_cache() - kmem_cache_alloc tracepoint probe of fake_alloc_watch()
+ * @data: the &struct fake_alloc_watch
+ * @call_site: the call site
+ * @ptr: the allocation
+ * @s: the cache
+ * @gfp_flags: the GFP flags
+ * @node: the NUMA node
+ */
 static void fake_alloc_probe_cache(void *data, unsigned long call_site,
 				   const void *ptr, struct kmem_cache *s,
 				   gfp_t gfp_flags, int node)
@@ -1152,6 +1267,10 @@ static void fake_alloc_probe_cache(void *data, unsigned long call_site,
 	fake_alloc_count(data, call_site);
 }
 
+/**
+ * fake_alloc_unwatch() - end the allocation watch, its KUnit action
+ * @data: the &struct fake_alloc_watch
+ */
 static void fake_alloc_unwatch(void *data)
 {
 	unregister_trace_kmem_cache_alloc(fake_alloc_probe_cache, data);

@@ -1,12 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fake virtio transport and fake virtio driver for KUnit tests.
+ * DOC: Fake virtio transport and fake virtio driver
  *
- * The fake device is a small emulated register file: a status register, a
- * 64-bit feature word and a few bytes of config space. Every transport op
- * counts its calls, notes the context it was called in and appends to an
- * event log that the fake driver shares, so a test can check the exact
+ * The fake device (&struct fake_vdev) is a small emulated register file: a
+ * status register, a 64-bit feature word and a few bytes of config space,
+ * registered on the real virtio bus. Every transport op counts its calls,
+ * notes the context it was called in and appends to an event log that the
+ * fake driver (&struct fake_driver) shares, so a test can check the exact
  * interleaving of status writes and driver callbacks.
+ *
+ * One vocabulary:
+ *
+ * - fake_vdev_*(): the transport operations and the device helpers;
+ *   fake_vdev_create() registers the device and its teardown.
+ * - fake_drv_*(): the fake driver's callbacks, which count their calls and
+ *   obey the knobs of &struct fake_driver.
+ * - fake_driver_*(): create, register, unregister and inspect the driver.
+ * - fake_vdev_expect_*() and FAKE_EXPECT_*(): checks of what the fake
+ *   observed (logs, syncs, calling context).
+ * - fake_console_watch() and fake_alloc_watch(): tracepoint probes of the
+ *   kernel log and of slab allocations.
+ *
+ * Everything a helper creates is released by a KUnit action at the end of
+ * the test, so a case needs no teardown of its own.
  */
 
 #ifndef _VIRTIO_TESTS_FAKE_TRANSPORT_H
@@ -348,7 +364,6 @@ void fake_vdev_synchronize_cbs(struct virtio_device *vdev);
 u64 fake_vdev_get_features(struct virtio_device *vdev);
 int fake_vdev_finalize_features(struct virtio_device *vdev);
 const char *fake_vdev_bus_name(struct virtio_device *vdev);
-bool fake_vq_notify(struct virtqueue *vq);
 
 void fake_op_enter(struct fake_vdev *fv, enum fake_op op);
 
@@ -412,14 +427,11 @@ struct fake_alloc_watch *fake_alloc_watch(struct kunit *test);
 void fake_alloc_watch_arm(struct fake_alloc_watch *w, bool on);
 
 /* Fake driver callbacks, for building other driver templates. */
-int fake_drv_probe(struct virtio_device *vdev);
-void fake_drv_remove(struct virtio_device *vdev);
 void fake_drv_config_changed(struct virtio_device *vdev);
 int fake_drv_freeze(struct virtio_device *vdev);
 int fake_drv_restore(struct virtio_device *vdev);
 int fake_drv_reset_prepare(struct virtio_device *vdev);
 int fake_drv_reset_done(struct virtio_device *vdev);
-void fake_drv_vq_done(struct virtqueue *vq);
 
 int fake_drv_enter(struct virtio_device *vdev, enum fake_drv_cb cb,
 		   enum fake_event_type ev);

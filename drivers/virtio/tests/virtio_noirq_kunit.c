@@ -36,9 +36,17 @@ struct noirq_env {
 	struct fake_driver *fd;
 };
 
-/*
- * Create a fake device on @ops offering @features and bind a fake driver
- * built from @tmpl. Logs and counters start cleared.
+/**
+ * noirq_env_create() - a fake device with a fake driver bound to it
+ * @test: the test
+ * @ops: the transport flavour
+ * @features: device features
+ * @tmpl: the driver's callback table
+ *
+ * Both are torn down by the KUnit actions of fake_vdev_create() and
+ * fake_driver_create().
+ *
+ * Return: the bound pair; logs and counters start cleared.
  */
 static struct noirq_env noirq_env_create(struct kunit *test,
 					 const struct virtio_config_ops *ops,
@@ -52,7 +60,13 @@ static struct noirq_env noirq_env_create(struct kunit *test,
 	return env;
 }
 
-/* A fake device with no driver, logs cleared after the registration. */
+/**
+ * bare_vdev() - a modern fake device on @ops with no driver bound
+ * @test: the test
+ * @ops: the transport flavour
+ *
+ * Return: the device, its logs cleared after the registration.
+ */
 static struct fake_vdev *bare_vdev(struct kunit *test,
 				   const struct virtio_config_ops *ops)
 {
@@ -63,13 +77,27 @@ static struct fake_vdev *bare_vdev(struct kunit *test,
 	return fv;
 }
 
-/* The usual setup: noirq-capable transport, modern device, noirq driver. */
+/**
+ * noirq_env_default() - the usual pair: noirq_safe transport, noirq driver
+ * @test: the test
+ *
+ * Return: a modern device on &fake_noirq_ops with &fake_driver_noirq bound.
+ */
 static struct noirq_env noirq_env_default(struct kunit *test)
 {
 	return noirq_env_create(test, &fake_noirq_ops, FAKE_FEATURES_MODERN,
 				&fake_driver_noirq);
 }
 
+/**
+ * expect_calls() - check the driver's PM callback counts, the others zero
+ * @test: the test
+ * @fd: the fake driver
+ * @freeze: expected freeze calls
+ * @freeze_noirq: expected freeze_noirq calls
+ * @restore_noirq: expected restore_noirq calls
+ * @restore: expected restore calls
+ */
 static void expect_calls(struct kunit *test, const struct fake_driver *fd,
 			 unsigned int freeze, unsigned int freeze_noirq,
 			 unsigned int restore_noirq, unsigned int restore)
@@ -85,7 +113,12 @@ static void expect_calls(struct kunit *test, const struct fake_driver *fd,
 	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_REMOVE], 0);
 }
 
-/* Whether a config change raised now reaches the driver at once. */
+/**
+ * config_delivery_enabled() - raise a config change and see it delivered
+ * @fd: the fake driver
+ *
+ * Return: true if the change reached the driver's config_changed at once.
+ */
 static bool config_delivery_enabled(struct fake_driver *fd)
 {
 	unsigned int before = fd->calls[FAKE_DRV_CONFIG_CHANGED];
@@ -94,7 +127,11 @@ static bool config_delivery_enabled(struct fake_driver *fd)
 	return fd->calls[FAKE_DRV_CONFIG_CHANGED] == before + 1;
 }
 
-/*
+/**
+ * expect_vqs_refuse_buffers() - check that the driver's virtqueues are broken
+ * @test: the test
+ * @fd: the fake driver, with at least one virtqueue
+ *
  * A broken device: each of the driver's virtqueues reports it, and refuses
  * a new buffer at once with -EIO instead of queueing it for a device that
  * will not answer.
@@ -122,10 +159,16 @@ static void expect_vqs_refuse_buffers(struct kunit *test,
 	KUNIT_EXPECT_GT(test, n, 0);
 }
 
-/*
- * Freeze a device whose driver or transport the core must refuse. The user
- * can trigger a refusal at will, so it must not WARN: no backtrace, no
- * taint. (Whether and how often it logs is the implementation's choice.)
+/**
+ * freeze_expect_refusal_without_warn() - freeze a device that must be refused
+ * @test: the test
+ * @fv: the fake device
+ *
+ * The user can trigger a refusal at will, so it must not WARN: no
+ * backtrace, no taint. (Whether and how often it logs is the
+ * implementation's choice.)
+ *
+ * Return: what virtio_device_freeze() returned.
  */
 static int freeze_expect_refusal_without_warn(struct kunit *test,
 					      struct fake_vdev *fv)
@@ -142,6 +185,11 @@ static int freeze_expect_refusal_without_warn(struct kunit *test,
 	return ret;
 }
 
+/**
+ * expect_vqs_unmoved() - check that both virtqueues kept their ring memory
+ * @test: the test
+ * @fv: the fake device
+ */
 static void expect_vqs_unmoved(struct kunit *test, const struct fake_vdev *fv)
 {
 	KUNIT_EXPECT_TRUE(test, fake_vdev_rings_unmoved(fv, 0));
@@ -569,7 +617,11 @@ static void freeze_resets_noirq_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
-/* The taint flags set right now, as test_taint() reports them. */
+/**
+ * current_taint_flags() - the taint flags set right now
+ *
+ * Return: a mask of the TAINT_* bits that test_taint() reports set.
+ */
 static unsigned long current_taint_flags(void)
 {
 	unsigned long mask = 0;
@@ -636,11 +688,19 @@ static const struct refusal_param refusal_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(refusal, refusal_params, desc);
 
-/*
- * Check every counter of a refusal matrix row: the driver callbacks that
- * ran (config_changed only through the probe of config_delivery_enabled()),
- * the status writes and resets, and no interrupt-waiting op in the noirq
- * phase.
+/**
+ * expect_refusal_counts() - check every counter of a refusal matrix row
+ * @test: the test
+ * @step: the entry point just called, for the messages
+ * @fv: the fake device
+ * @fd: the fake driver
+ * @calls: expected calls per driver callback, indexed by &enum fake_drv_cb
+ * @writes: expected status writes
+ * @resets: expected resets
+ *
+ * Checks the driver callbacks that ran (config_changed only through the
+ * probe of config_delivery_enabled()), the status writes and resets, and
+ * that no interrupt-waiting op ran in the noirq phase.
  */
 static void expect_refusal_counts(struct kunit *test, const char *step,
 				  const struct fake_vdev *fv,
@@ -904,21 +964,37 @@ struct restore_fail_param {
 	unsigned int events;
 };
 
+/**
+ * inject_finalize() - finalize_features fails with -ENOSPC
+ * @env: the device and driver
+ */
 static void inject_finalize(struct noirq_env *env)
 {
 	env->fv->ops[FAKE_OP_FINALIZE].err = -ENOSPC;
 }
 
+/**
+ * inject_features_ok() - the device drops FEATURES_OK
+ * @env: the device and driver
+ */
 static void inject_features_ok(struct noirq_env *env)
 {
 	env->fv->refuse_features_ok = true;
 }
 
+/**
+ * inject_reset_vqs() - reset_vqs fails with -EREMOTEIO
+ * @env: the device and driver
+ */
 static void inject_reset_vqs(struct noirq_env *env)
 {
 	env->fv->ops[FAKE_OP_RESET_VQS].err = -EREMOTEIO;
 }
 
+/**
+ * inject_restore_noirq() - the driver's restore_noirq fails with -ETIMEDOUT
+ * @env: the device and driver
+ */
 static void inject_restore_noirq(struct noirq_env *env)
 {
 	env->fd->err[FAKE_DRV_RESTORE_NOIRQ] = -ETIMEDOUT;
@@ -984,9 +1060,13 @@ static void restore_noirq_failure_makes_restore_fail(struct kunit *test)
 	expect_vqs_refuse_buffers(test, env.fd);
 }
 
-/*
- * restore_noirq of a driver that marks the device ready with
- * virtio_device_ready_noirq() and then fails.
+/**
+ * ready_then_fail_restore_noirq() - restore_noirq that readies, then fails
+ * @vdev: the virtio device
+ *
+ * Marks the device ready with virtio_device_ready_noirq() and then fails.
+ *
+ * Return: -EPROTO.
  */
 static int ready_then_fail_restore_noirq(struct virtio_device *vdev)
 {
@@ -1033,7 +1113,13 @@ static const struct noirq_phase_param noirq_phase_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(noirq_phase, noirq_phase_params, desc);
 
-/* Bind the driver of @p, freeze it and arm the failure of @p. */
+/**
+ * noirq_phase_setup() - bind the driver of @p, freeze it, arm its failure
+ * @test: the test
+ * @p: the way through the noirq restore
+ *
+ * Return: the device and driver, frozen.
+ */
 static struct noirq_env noirq_phase_setup(struct kunit *test,
 					  const struct noirq_phase_param *p)
 {
@@ -1046,12 +1132,17 @@ static struct noirq_env noirq_phase_setup(struct kunit *test,
 	return env;
 }
 
-/*
- * What every way through the noirq restore leaves: the device live but
- * without DRIVER_OK on success; on failure FAILED set, state ENTERED, the
- * virtqueues broken (even if the driver had marked the device ready, which
- * unbreaks them with notification hardening) and config delivery still
- * off, a config change raised now staying pending.
+/**
+ * expect_noirq_restore_result() - check what a noirq restore left
+ * @test: the test
+ * @env: the device and driver
+ * @err: what virtio_device_restore_noirq() was expected to return
+ *
+ * On success the device is live but without DRIVER_OK; on failure FAILED
+ * is set, the state is ENTERED, the virtqueues are broken (even if the
+ * driver had marked the device ready, which unbreaks them with
+ * notification hardening) and config delivery is still off, a config
+ * change raised now staying pending.
  */
 static void expect_noirq_restore_result(struct kunit *test,
 					struct noirq_env *env, int err)
@@ -1227,12 +1318,24 @@ struct rx_state {
 	int post_err;
 };
 
+/**
+ * rx_state_of() - the receive buffers of the rx driver bound to @vdev
+ * @vdev: the virtio device
+ *
+ * Return: the &struct rx_state the test keeps in its priv.
+ */
 static struct rx_state *rx_state_of(struct virtio_device *vdev)
 {
 	return to_fake_driver(vdev)->test->priv;
 }
 
-/* Which buffer @token is, or %RX_BUFS for none of them. */
+/**
+ * rx_buf_index() - which receive buffer a token is
+ * @rx: the receive buffers
+ * @token: a token the virtqueue handed back
+ *
+ * Return: the index of the buffer, or %RX_BUFS for none of them.
+ */
 static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
 {
 	unsigned int i;
@@ -1243,6 +1346,14 @@ static unsigned int rx_buf_index(const struct rx_state *rx, const void *token)
 	return RX_BUFS;
 }
 
+/**
+ * rx_post() - post receive buffer @i, without allocating
+ * @vq: the receive virtqueue
+ * @rx: the receive buffers
+ * @i: index of the buffer
+ *
+ * Return: what virtqueue_add_inbuf() returned.
+ */
 static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
 {
 	struct scatterlist sg;
@@ -1255,7 +1366,12 @@ static int rx_post(struct virtqueue *vq, struct rx_state *rx, unsigned int i)
 	return err;
 }
 
-/* Take every unused buffer back from the receive queue. */
+/**
+ * rx_detach_all() - take every unused buffer back from the receive queue
+ * @vq: the receive virtqueue, its device reset
+ * @rx: the receive buffers
+ * @into: bitmap of buffer indexes to add the detached buffers to
+ */
 static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
 			  unsigned long *into)
 {
@@ -1273,7 +1389,14 @@ static void rx_detach_all(struct virtqueue *vq, struct rx_state *rx,
 	}
 }
 
-/* freeze_noirq of a driver with an rx queue: reset, take the buffers. */
+/**
+ * rx_freeze_noirq() - freeze_noirq of a driver with an rx queue
+ * @vdev: the virtio device
+ *
+ * Resets the device and takes its unused buffers back.
+ *
+ * Return: 0.
+ */
 static int rx_freeze_noirq(struct virtio_device *vdev)
 {
 	struct rx_state *rx = rx_state_of(vdev);
@@ -1284,7 +1407,15 @@ static int rx_freeze_noirq(struct virtio_device *vdev)
 	return 0;
 }
 
-/* restore_noirq of a driver with an rx queue: ready, then post again. */
+/**
+ * rx_restore_noirq() - restore_noirq of a driver with an rx queue
+ * @vdev: the virtio device
+ *
+ * Marks the device ready, then posts the buffers it took back again and
+ * kicks the queue.
+ *
+ * Return: 0, or the first error of rx_post() (the others are still tried).
+ */
 static int rx_restore_noirq(struct virtio_device *vdev)
 {
 	struct virtqueue *vq = to_fake_driver(vdev)->vqs[0];
@@ -1546,7 +1677,13 @@ static void no_driver_all_entry_points(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fv->vdev.noirq_state, VIRTIO_NOIRQ_NONE);
 }
 
-/* Index of the only config change event in the log, or 0 if none. */
+/**
+ * config_change_event() - where the config change was delivered
+ * @fv: the fake device
+ *
+ * Return: the index of the only config change event in the log, or 0 if
+ * there is none (or more than one).
+ */
 static unsigned int config_change_event(const struct fake_vdev *fv)
 {
 	unsigned int i, found = 0, n = 0;
@@ -1783,6 +1920,14 @@ static const struct layout_param layout_params[] = {
 
 KUNIT_ARRAY_PARAM_DESC(layout, layout_params, desc);
 
+/**
+ * layout_vq() - bind a noirq driver to a device of the ring layout @p
+ * @test: the test
+ * @env: filled with the device and driver
+ * @p: the ring layout
+ *
+ * Return: the driver's first virtqueue.
+ */
 static struct virtqueue *layout_vq(struct kunit *test, struct noirq_env *env,
 				   const struct layout_param *p)
 {
@@ -1798,7 +1943,15 @@ static struct virtqueue *layout_vq(struct kunit *test, struct noirq_env *env,
 	return env->fd->vqs[0];
 }
 
-/* Where the ring describes the first buffer made available. */
+/**
+ * first_avail_addr() - where the ring describes the first buffer made available
+ * @vq: the virtqueue
+ * @packed: the ring is packed
+ * @head: set to the descriptor index of that buffer
+ *
+ * Return: the buffer address in that descriptor, or 0 if no buffer is
+ * available.
+ */
 static u64 first_avail_addr(struct virtqueue *vq, bool packed,
 			    unsigned int *head)
 {

@@ -134,6 +134,13 @@ struct model_ctx {
 	struct model m;
 };
 
+/**
+ * model_deliver() - a config change reaches the model driver, or waits
+ * @m: the model
+ *
+ * It is delivered if both the core and the driver have config delivery
+ * enabled, else it stays pending.
+ */
 static void model_deliver(struct model *m)
 {
 	if (!m->core_enabled || m->driver_disabled) {
@@ -144,6 +151,12 @@ static void model_deliver(struct model *m)
 	m->pending = false;
 }
 
+/**
+ * model_core_enable() - the core enables config delivery again
+ * @m: the model
+ *
+ * Delivers a pending config change.
+ */
 static void model_core_enable(struct model *m)
 {
 	m->core_enabled = true;
@@ -151,15 +164,28 @@ static void model_core_enable(struct model *m)
 		model_deliver(m);
 }
 
+/**
+ * model_fail() - a step failed: the device gets FAILED
+ * @m: the model
+ * @err: the error of the step
+ *
+ * Return: @err.
+ */
 static int model_fail(struct model *m, int err)
 {
 	m->status |= ST_FAIL;
 	return err;
 }
 
-/*
- * The bring-up shared by every re-init: reset, ACKNOWLEDGE, FAILED if it
- * was failed, DRIVER, finalize_features and FEATURES_OK.
+/**
+ * model_reinit() - the bring-up shared by every re-init
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Reset, ACKNOWLEDGE, FAILED if it was failed, DRIVER, finalize_features and
+ * FEATURES_OK (VERSION_1 only).
+ *
+ * Return: 0 or the error of the failed step.
  */
 static int model_reinit(struct model *m, enum model_fault fault)
 {
@@ -175,6 +201,13 @@ static int model_reinit(struct model *m, enum model_fault fault)
 	return 0;
 }
 
+/**
+ * model_freeze() - virtio_device_freeze() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_freeze(struct model *m, enum model_fault fault)
 {
 	m->core_enabled = false;
@@ -189,6 +222,13 @@ static int model_freeze(struct model *m, enum model_fault fault)
 	return 0;
 }
 
+/**
+ * model_freeze_noirq() - virtio_device_freeze_noirq() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_freeze_noirq(struct model *m, enum model_fault fault)
 {
 	if (!m->noirq_driver)
@@ -200,7 +240,15 @@ static int model_freeze_noirq(struct model *m, enum model_fault fault)
 	return 0;
 }
 
-/* Only after a freeze_noirq that succeeded: the PM core's rule. */
+/**
+ * model_restore_noirq() - virtio_device_restore_noirq() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Only called after a freeze_noirq that succeeded: the PM core's rule.
+ *
+ * Return: what the real call must return.
+ */
 static int model_restore_noirq(struct model *m, enum model_fault fault)
 {
 	int err;
@@ -224,13 +272,25 @@ static int model_restore_noirq(struct model *m, enum model_fault fault)
 	return 0;
 }
 
-/* The tail shared by restore and reset_done once the driver succeeded. */
+/**
+ * model_reinit_done() - the tail shared by restore and reset_done
+ * @m: the model
+ *
+ * Once the driver succeeded: DRIVER_OK and config delivery back on.
+ */
 static void model_reinit_done(struct model *m)
 {
 	m->status |= ST_DOK;
 	model_core_enable(m);
 }
 
+/**
+ * model_restore() - virtio_device_restore() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_restore(struct model *m, enum model_fault fault)
 {
 	int err;
@@ -250,6 +310,13 @@ static int model_restore(struct model *m, enum model_fault fault)
 	return 0;
 }
 
+/**
+ * model_reset_prepare() - virtio_device_reset_prepare() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_reset_prepare(struct model *m, enum model_fault fault)
 {
 	m->core_enabled = false;
@@ -263,6 +330,13 @@ static int model_reset_prepare(struct model *m, enum model_fault fault)
 	return 0;
 }
 
+/**
+ * model_reset_done() - virtio_device_reset_done() in the model
+ * @m: the model
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_reset_done(struct model *m, enum model_fault fault)
 {
 	int err;
@@ -277,7 +351,14 @@ static int model_reset_done(struct model *m, enum model_fault fault)
 	return 0;
 }
 
-/* Apply @step to the model; return what the real call must return. */
+/**
+ * model_apply() - apply a step to the model
+ * @m: the model
+ * @step: the step
+ * @fault: the fault injected into this step
+ *
+ * Return: what the real call must return.
+ */
 static int model_apply(struct model *m, enum model_step step,
 		       enum model_fault fault)
 {
@@ -310,7 +391,12 @@ static int model_apply(struct model *m, enum model_step step,
 	}
 }
 
-/* Arm @fault in the fake for @step; the driver error depends on the step. */
+/**
+ * fake_arm() - arm a fault in the fake for a step
+ * @c: the sequence
+ * @step: the step about to run
+ * @fault: the fault; the driver's error depends on @step
+ */
 static void fake_arm(struct model_ctx *c, enum model_step step,
 		     enum model_fault fault)
 {
@@ -344,6 +430,10 @@ static void fake_arm(struct model_ctx *c, enum model_step step,
 	}
 }
 
+/**
+ * fake_disarm() - clear every fault armed in the fake
+ * @c: the sequence
+ */
 static void fake_disarm(struct model_ctx *c)
 {
 	memset(c->fd->err, 0, sizeof(c->fd->err));
@@ -352,7 +442,13 @@ static void fake_disarm(struct model_ctx *c)
 	c->fv->refuse_features_ok = false;
 }
 
-/* Run @step on the device under test. */
+/**
+ * fake_run() - run a step on the device under test
+ * @c: the sequence
+ * @step: the step
+ *
+ * Return: what the real call returned (0 for the steps that return nothing).
+ */
 static int fake_run(struct model_ctx *c, enum model_step step)
 {
 	struct virtio_device *vdev = &c->fv->vdev;
@@ -384,7 +480,13 @@ static int fake_run(struct model_ctx *c, enum model_step step)
 	}
 }
 
-/* A fault that can happen in @step, picked at random; mostly none. */
+/**
+ * model_pick_fault() - a fault that can happen in a step, picked at random
+ * @c: the sequence
+ * @step: the step
+ *
+ * Return: the fault, mostly %FAULT_NONE.
+ */
 static enum model_fault model_pick_fault(struct model_ctx *c,
 					 enum model_step step)
 {
@@ -406,7 +508,16 @@ static enum model_fault model_pick_fault(struct model_ctx *c,
 	return FAULT_NONE;
 }
 
-/* Compare the device and the core with the model; false on mismatch. */
+/**
+ * model_check() - compare the device and the core with the model
+ * @c: the sequence
+ * @step: the step just run
+ * @fault: the fault injected into this step
+ * @want: what the model says the call returns
+ * @got: what the call returned
+ *
+ * Return: false on a mismatch, which fails the test.
+ */
 static bool model_check(struct model_ctx *c, enum model_step step,
 			enum model_fault fault, int want, int got)
 {
@@ -438,17 +549,25 @@ static bool model_check(struct model_ctx *c, enum model_step step,
 	return ok;
 }
 
-/* The status of a device that a driver brought up. */
+/**
+ * model_live_status() - the status of a device that a driver brought up
+ * @m: the model
+ *
+ * Return: the status, without FEATURES_OK for a legacy device.
+ */
 static u8 model_live_status(const struct model *m)
 {
 	return m->modern ? ST_LIVE : ST_LIVE & ~ST_FOK;
 }
 
-/*
- * Start a sequence from a live device, through the API only: the driver
- * enables config delivery, an FLR re-initialises the device with FAILED
- * clear (the fake's status register is written before reset_prepare saves
- * it) and delivers whatever was pending. What the FLR leaves in
+/**
+ * model_start() - start a sequence from a live device, through the API only
+ * @c: the sequence
+ * @seq_seed: the sequence's seed
+ *
+ * The driver enables config delivery, an FLR re-initialises the device with
+ * FAILED clear (the fake's status register is written before reset_prepare
+ * saves it) and delivers whatever was pending. What the FLR leaves in
  * &virtio_device.noirq_state is not the contract's business: it is known
  * again after the first freeze.
  */
@@ -482,7 +601,14 @@ static void model_start(struct model_ctx *c, unsigned int seq_seed)
 	c->m.resets = 0;
 }
 
-/* Run @step with a random fault on the model and the device; compare. */
+/**
+ * model_step() - run a step with a random fault on the model and the device
+ * @c: the sequence
+ * @step: the step
+ * @ret: if not NULL, set to what the call returned
+ *
+ * Return: false on a mismatch.
+ */
 static bool model_step(struct model_ctx *c, enum model_step step, int *ret)
 {
 	enum model_fault fault = model_pick_fault(c, step);
@@ -498,10 +624,15 @@ static bool model_step(struct model_ctx *c, enum model_step step, int *ret)
 	return model_check(c, step, fault, want, got);
 }
 
-/*
- * Between two PM steps, outside the noirq phase: now and then the device
- * raises a config change, or the driver disables or enables config
- * delivery (device interrupts are off in the noirq phase).
+/**
+ * model_noise() - what may happen between two PM steps
+ * @c: the sequence
+ *
+ * Outside the noirq phase, now and then the device raises a config change,
+ * or the driver disables or enables config delivery (device interrupts are
+ * off in the noirq phase).
+ *
+ * Return: false on a mismatch.
  */
 static bool model_noise(struct model_ctx *c)
 {
@@ -512,19 +643,30 @@ static bool model_noise(struct model_ctx *c)
 	return model_step(c, (enum model_step)(STEP_CONFIG_CHANGED + r), NULL);
 }
 
-/* One step of an episode and the noise after it; false on a mismatch. */
+/**
+ * model_pm_step() - one step of an episode and the noise after it
+ * @c: the sequence
+ * @step: the step
+ * @ret: as for model_step()
+ *
+ * Return: false on a mismatch.
+ */
 static bool model_pm_step(struct model_ctx *c, enum model_step step, int *ret)
 {
 	return model_step(c, step, ret) && model_noise(c);
 }
 
-/*
- * A system suspend or a hibernation freeze and thaw, as the PM core runs
- * it for this device: nothing more if its freeze fails; restore alone if
- * the suspend is aborted before the noirq phase or its freeze_noirq fails;
- * else restore_noirq and restore, also when another device fails its
- * noirq suspend. Now and then it is the restore of a hibernation image:
- * the boot kernel probed the device and left it running.
+/**
+ * model_suspend() - a system suspend or a hibernation freeze and thaw
+ * @c: the sequence
+ *
+ * As the PM core runs it for this device: nothing more if its freeze fails;
+ * restore alone if the suspend is aborted before the noirq phase or its
+ * freeze_noirq fails; else restore_noirq and restore, also when another
+ * device fails its noirq suspend. Now and then it is the restore of a
+ * hibernation image: the boot kernel probed the device and left it running.
+ *
+ * Return: false on a mismatch.
  */
 static bool model_suspend(struct model_ctx *c)
 {
@@ -552,7 +694,12 @@ static bool model_suspend(struct model_ctx *c)
 	return model_noise(c) && model_pm_step(c, STEP_RESTORE, NULL);
 }
 
-/* An FLR: reset_done only after reset_prepare succeeded. */
+/**
+ * model_flr() - an FLR: reset_done only after reset_prepare succeeded
+ * @c: the sequence
+ *
+ * Return: false on a mismatch.
+ */
 static bool model_flr(struct model_ctx *c)
 {
 	int ret;
@@ -562,7 +709,13 @@ static bool model_flr(struct model_ctx *c)
 	return ret || model_pm_step(c, STEP_RESET_DONE, NULL);
 }
 
-/* Run one random sequence; false if it diverged from the model. */
+/**
+ * model_run_sequence() - run one random sequence
+ * @c: the sequence
+ * @seq_seed: the sequence's seed
+ *
+ * Return: false if it diverged from the model.
+ */
 static bool model_run_sequence(struct model_ctx *c, unsigned int seq_seed)
 {
 	unsigned int i;

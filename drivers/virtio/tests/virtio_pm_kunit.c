@@ -65,6 +65,12 @@ static const struct virtio_driver drv_reset_done_only = {
 	.reset_done = fake_drv_reset_done,
 };
 
+/**
+ * expect_drv_calls() - check the call count of every driver callback
+ * @test: the test
+ * @fd: the fake driver
+ * @exp: expected calls, indexed by &enum fake_drv_cb (DRV_CALLS())
+ */
 static void expect_drv_calls(struct kunit *test, const struct fake_driver *fd,
 			     const unsigned int *exp)
 {
@@ -75,8 +81,13 @@ static void expect_drv_calls(struct kunit *test, const struct fake_driver *fd,
 				    "driver callback %d", cb);
 }
 
-/*
- * Check every counted transport op except the side-effect free reads
+/**
+ * expect_op_calls() - check the call count of every transport op
+ * @test: the test
+ * @fv: the fake device
+ * @exp: expected calls, indexed by &enum fake_op (OP_CALLS())
+ *
+ * Checks every counted transport op except the side-effect free reads
  * (get_status, get), whose number is an implementation detail, and the
  * callback synchronisations, which notification hardening adds before each
  * reset and DRIVER_OK: fake_vdev_expect_syncs() checks those.
@@ -97,25 +108,178 @@ static void expect_op_calls(struct kunit *test, const struct fake_vdev *fv,
 	}
 }
 
+/**
+ * pm_device_init() - suite init: register the case's fake device
+ * @test: the test
+ *
+ * Every case of the virtio_pm_* suites starts from one fake device on
+ * &fake_virtio_config_ops, registered (reset and ACKNOWLEDGE logged) but
+ * with no driver bound, in @test->priv. fake_vdev_create() registers its
+ * teardown with kunit_add_action_or_reset(), so the suites need no exit.
+ *
+ * Context: Process context.
+ * Return: 0; a failure to create the device fails the case.
+ */
+static int pm_device_init(struct kunit *test)
+{
+	test->priv = fake_vdev_create(test, &fake_virtio_config_ops,
+				      FAKE_FEATURES_MODERN);
+	return 0;
+}
+
+/**
+ * pm_device() - the fake device of the case, offering @features
+ * @test: the test
+ * @features: device features; a driver bound later negotiates them
+ *
+ * Return: the fake device that pm_device_init() registered.
+ */
+static struct fake_vdev *pm_device(struct kunit *test, u64 features)
+{
+	struct fake_vdev *fv = test->priv;
+
+	fv->device_features = features;
+	return fv;
+}
+
+/**
+ * bind_fake() - bind a fake driver to the fake device of the case
+ * @test: the test
+ * @features: device features offered to the driver's probe
+ * @tmpl: the driver's callback table
+ *
+ * Return: the bound fake driver; logs and counters start cleared.
+ */
 static struct fake_driver *bind_fake(struct kunit *test, u64 features,
 				     const struct virtio_driver *tmpl)
 {
-	struct fake_vdev *fv;
-
-	fv = fake_vdev_create(test, &fake_virtio_config_ops, features);
-	return fake_driver_create(test, fv, tmpl);
+	return fake_driver_create(test, pm_device(test, features), tmpl);
 }
 
+/**
+ * clear_all() - forget the driver's counts and the device's logs
+ * @fd: the fake driver
+ */
 static void clear_all(struct fake_driver *fd)
 {
 	fake_driver_clear_counts(fd);
 	fake_vdev_clear_logs(fd->fv);
 }
 
-/* Freeze a bound device and forget what the freeze did. */
-static void freeze_and_clear(struct kunit *test, struct fake_driver *fd)
+/**
+ * struct pm_entry - a way down and back up through the virtio core
+ * @name: description
+ * @down: virtio_device_freeze() or virtio_device_reset_prepare()
+ * @up: virtio_device_restore() or virtio_device_reset_done(); both do the
+ *	same full re-init of a driver without noirq callbacks
+ * @down_cb: the driver callback @down calls
+ * @up_cb: the driver callback @up calls
+ * @down_ev: the event @down_cb logs
+ * @up_ev: the event @up_cb logs
+ */
+struct pm_entry {
+	const char *name;
+	int (*down)(struct virtio_device *dev);
+	int (*up)(struct virtio_device *dev);
+	enum fake_drv_cb down_cb;
+	enum fake_drv_cb up_cb;
+	enum fake_event_type down_ev;
+	enum fake_event_type up_ev;
+};
+
+/* Indexes of pm_entries[]. */
+enum {
+	PM_SLEEP,
+	PM_FLR,
+};
+
+static const struct pm_entry pm_entries[] = {
+	[PM_SLEEP] = {
+		.name = "freeze/restore",
+		.down = virtio_device_freeze,
+		.up = virtio_device_restore,
+		.down_cb = FAKE_DRV_FREEZE,
+		.up_cb = FAKE_DRV_RESTORE,
+		.down_ev = FAKE_EV_DRV_FREEZE,
+		.up_ev = FAKE_EV_DRV_RESTORE,
+	},
+	[PM_FLR] = {
+		.name = "reset_prepare/reset_done",
+		.down = virtio_device_reset_prepare,
+		.up = virtio_device_reset_done,
+		.down_cb = FAKE_DRV_RESET_PREPARE,
+		.up_cb = FAKE_DRV_RESET_DONE,
+		.down_ev = FAKE_EV_DRV_RESET_PREPARE,
+		.up_ev = FAKE_EV_DRV_RESET_DONE,
+	},
+};
+
+KUNIT_ARRAY_PARAM_DESC(pm_entry, pm_entries, name);
+
+/**
+ * struct pm_entry_param - a parameter of a case run for each entry point
+ * @entry: the entry point pair
+ * @sub: an element of the case's own parameter table, whose first member
+ *	 is its name (a ``const char *``)
+ */
+struct pm_entry_param {
+	const struct pm_entry *entry;
+	const void *sub;
+};
+
+static void pm_entry_param_desc(struct kunit *test, const void *param,
+				char *desc)
 {
-	KUNIT_ASSERT_EQ(test, virtio_device_freeze(&fd->fv->vdev), 0);
+	const struct pm_entry_param *p = param;
+
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s: %s", p->entry->name,
+		 *(const char * const *)p->sub);
+}
+
+/**
+ * pm_entry_params_register() - run a case for each entry point and element
+ * @test: the parameterised test context, in a param_init function
+ * @table: the case's own parameter table
+ * @n: number of elements of @table
+ * @size: size of one element of @table
+ *
+ * Registers every (entry point, element of @table) pair as a parameter of
+ * @test, for kunit_array_gen_params().
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+static int pm_entry_params_register(struct kunit *test, const void *table,
+				    size_t n, size_t size)
+{
+	struct pm_entry_param *params;
+	size_t i, j, k = 0;
+
+	params = kunit_kcalloc(test, ARRAY_SIZE(pm_entries) * n,
+			       sizeof(*params), GFP_KERNEL);
+	if (!params)
+		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(pm_entries); i++) {
+		for (j = 0; j < n; j++) {
+			params[k].entry = &pm_entries[i];
+			params[k].sub = (const char *)table + j * size;
+			k++;
+		}
+	}
+	kunit_register_params_array(test, params, k, pm_entry_param_desc);
+	return 0;
+}
+
+/**
+ * down_and_clear() - take a bound device down and forget what that did
+ * @test: the test
+ * @fd: the bound fake driver
+ * @e: the entry point pair whose @down to call
+ */
+static void down_and_clear(struct kunit *test, struct fake_driver *fd,
+			   const struct pm_entry *e)
+{
+	KUNIT_ASSERT_EQ(test, e->down(&fd->fv->vdev), 0);
 	clear_all(fd);
 }
 
@@ -130,8 +294,7 @@ static void fake_registration_resets_and_acknowledges(struct kunit *test)
 	};
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 
 	FAKE_EXPECT_STATUS_LOG(test, fv, exp);
 	KUNIT_EXPECT_EQ(test, fv->status, ST_ACK);
@@ -155,8 +318,7 @@ static void fake_probe_negotiates_through_real_bus(struct kunit *test)
 	struct fake_driver *fd;
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 	fd = fake_driver_init(test, fv, &fake_driver_default);
 	fake_driver_register(test, fd);
@@ -209,8 +371,7 @@ static void fake_records_calling_context(struct kunit *test)
 	struct fake_vdev *fv;
 	unsigned long flags;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 
 	local_irq_save(flags);
@@ -244,8 +405,7 @@ static void fake_find_vqs_failure_fails_probe(struct kunit *test)
 	struct fake_driver *fd;
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 	fv->ops[FAKE_OP_FIND_VQS].err = -ENOSPC;
 	fd = fake_driver_init(test, fv, &fake_driver_default);
@@ -270,8 +430,7 @@ static void fake_refused_features_ok_fails_probe(struct kunit *test)
 	struct fake_driver *fd;
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 	fv->refuse_features_ok = true;
 	fd = fake_driver_init(test, fv, &fake_driver_default);
@@ -295,6 +454,7 @@ static struct kunit_case virtio_pm_fake_cases[] = {
 
 static struct kunit_suite virtio_pm_fake_suite = {
 	.name = "virtio_pm_fake",
+	.init = pm_device_init,
 	.test_cases = virtio_pm_fake_cases,
 };
 
@@ -318,35 +478,6 @@ static void freeze_calls_driver_and_leaves_device_alone(struct kunit *test)
 	expect_op_calls(test, fd->fv, OP_CALLS());
 }
 
-/* Restore: reset, ACK, DRIVER, FEATURES_OK, driver restore, DRIVER_OK. */
-static void restore_writes_exact_status_sequence(struct kunit *test)
-{
-	static const struct fake_event exp[] = {
-		EV(RESET),
-		EV_ST(ST_ACK),
-		EV_ST(ST_ACK | ST_DRV),
-		EV(FINALIZE),
-		EV_ST(ST_ACK | ST_DRV | ST_FOK),
-		EV(DRV_RESTORE),
-		EV_ST(ST_LIVE),
-	};
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	freeze_and_clear(test, fd);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
-	FAKE_EXPECT_EVENTS(test, fd->fv, exp);
-	FAKE_EXPECT_STATUS_LOG(test, fd->fv, reinit_log_modern);
-	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
-	KUNIT_EXPECT_EQ(test, fd->fv->resets, 1);
-	KUNIT_EXPECT_EQ(test, fd->status_seen[FAKE_DRV_RESTORE],
-			ST_ACK | ST_DRV | ST_FOK);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESTORE] = 1));
-	expect_op_calls(test, fd->fv, REINIT_OPS(4));
-	fake_vdev_expect_process_context(test, fd->fv);
-}
-
 /* Restore finalises the same features that probe negotiated. */
 static void restore_finalizes_probed_features(struct kunit *test)
 {
@@ -356,7 +487,7 @@ static void restore_finalizes_probed_features(struct kunit *test)
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 	probed = fd->fv->driver_features;
 	fd->fv->driver_features = 0;
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
 	KUNIT_EXPECT_EQ(test, fd->fv->ops[FAKE_OP_FINALIZE].calls, 1);
@@ -375,7 +506,7 @@ static void restore_repeated_cycles_reset_once_each(struct kunit *test)
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 
 	for (cycle = 0; cycle < 3; cycle++) {
-		freeze_and_clear(test, fd);
+		down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 		KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
 		FAKE_EXPECT_STATUS_LOG(test, fd->fv, reinit_log_modern);
 		KUNIT_EXPECT_EQ(test, fd->fv->resets, 1);
@@ -413,53 +544,6 @@ static const struct pm_features_param pm_features_params[] = {
 		.log_len = ARRAY_SIZE(reinit_log_legacy),
 	},
 };
-
-static void pm_features_desc(const struct pm_features_param *p, char *desc)
-{
-	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(pm_features, pm_features_params, pm_features_desc);
-
-/* FEATURES_OK is written (and checked) only for VERSION_1 devices. */
-static void restore_features_ok_only_with_version_1(struct kunit *test)
-{
-	const struct pm_features_param *p = test->param_value;
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, p->features, &fake_driver_default);
-	freeze_and_clear(test, fd);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
-	fake_vdev_expect_status_log(test, fd->fv, p->log, p->log_len);
-	KUNIT_EXPECT_EQ(test, fd->fv->status, p->log[p->log_len - 1].status);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESTORE] = 1));
-	expect_op_calls(test, fd->fv, REINIT_OPS(p->log_len - 1));
-}
-
-/* FAILED set before freeze comes back right after ACKNOWLEDGE. */
-static void restore_keeps_failed_status(struct kunit *test)
-{
-	static const struct fake_status_write exp[] = {
-		FAKE_SW_RESET,
-		FAKE_SW(ST_ACK),
-		FAKE_SW(ST_ACK | ST_FAIL),
-		FAKE_SW(ST_ACK | ST_FAIL | ST_DRV),
-		FAKE_SW(ST_ACK | ST_FAIL | ST_DRV | ST_FOK),
-		FAKE_SW(ST_LIVE | ST_FAIL),
-	};
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	virtio_add_status(&fd->fv->vdev, ST_FAIL);
-	freeze_and_clear(test, fd);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
-	FAKE_EXPECT_STATUS_LOG(test, fd->fv, exp);
-	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE | ST_FAIL);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESTORE] = 1));
-	expect_op_calls(test, fd->fv, REINIT_OPS(5));
-}
 
 /**
  * struct pm_failure_param - one failure injected into a re-init
@@ -551,13 +635,12 @@ static const struct pm_failure_param pm_failure_params[] = {
 	},
 };
 
-static void pm_failure_desc(const struct pm_failure_param *p, char *desc)
-{
-	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(pm_failure, pm_failure_params, pm_failure_desc);
-
+/**
+ * inject_failure() - arm the failure of @p for the next re-init
+ * @fd: the fake driver
+ * @p: the failure
+ * @cb: the driver callback that fails with @p->drv_err
+ */
 static void inject_failure(struct fake_driver *fd,
 			   const struct pm_failure_param *p, enum fake_drv_cb cb)
 {
@@ -566,7 +649,12 @@ static void inject_failure(struct fake_driver *fd,
 	fd->err[cb] = p->drv_err;
 }
 
-/* Check the device state after a failed re-init. */
+/**
+ * expect_failed_reinit() - check the device state after a failed re-init
+ * @test: the test
+ * @fd: the fake driver
+ * @p: the failure that was injected
+ */
 static void expect_failed_reinit(struct kunit *test, struct fake_driver *fd,
 				 const struct pm_failure_param *p)
 {
@@ -586,22 +674,6 @@ static void expect_failed_reinit(struct kunit *test, struct fake_driver *fd,
 	KUNIT_EXPECT_EQ(test, fd->calls[FAKE_DRV_CONFIG_CHANGED], 0);
 }
 
-/* A failing step of restore returns its error, sets FAILED, no DRIVER_OK. */
-static void restore_failure_sets_failed(struct kunit *test)
-{
-	const struct pm_failure_param *p = test->param_value;
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	freeze_and_clear(test, fd);
-	inject_failure(fd, p, FAKE_DRV_RESTORE);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), p->ret);
-	expect_failed_reinit(test, fd, p);
-	expect_drv_calls(test, fd,
-			 DRV_CALLS([FAKE_DRV_RESTORE] = p->drv_calls));
-}
-
 /* Restore with DRIVER_OK set by the driver does not write it again. */
 static void restore_driver_sets_driver_ok_itself(struct kunit *test)
 {
@@ -618,7 +690,7 @@ static void restore_driver_sets_driver_ok_itself(struct kunit *test)
 
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 	fd->ready_in_restore = true;
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
 	FAKE_EXPECT_EVENTS(test, fd->fv, exp);
@@ -691,8 +763,7 @@ static void restore_without_driver_stops_after_ack(struct kunit *test)
 	};
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&fv->vdev), 0);
@@ -716,8 +787,7 @@ static void restore_without_driver_keeps_failed_status(struct kunit *test)
 	struct fake_driver *fd;
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fd = fake_driver_init(test, fv, &fake_driver_default);
 	fd->err[FAKE_DRV_PROBE] = -ENODEV;
 	fake_driver_register(test, fd);
@@ -772,42 +842,10 @@ static const struct pm_errno_param pm_errno_params[] = {
 	{ "-ENOMEM", -ENOMEM },
 };
 
-static void pm_errno_desc(const struct pm_errno_param *p, char *desc)
-{
-	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(pm_errno, pm_errno_params, pm_errno_desc);
-
-/* A failing driver freeze is returned and config delivery is back on. */
-static void freeze_failure_reenables_config(struct kunit *test)
-{
-	const struct pm_errno_param *p = test->param_value;
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	fd->err[FAKE_DRV_FREEZE] = p->err;
-
-	KUNIT_EXPECT_EQ(test, virtio_device_freeze(&fd->fv->vdev), p->err);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_FREEZE] = 1));
-	expect_op_calls(test, fd->fv, OP_CALLS());
-	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
-
-	virtio_config_changed(&fd->fv->vdev);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_FREEZE] = 1,
-					     [FAKE_DRV_CONFIG_CHANGED] = 1));
-}
-
 static struct kunit_case virtio_pm_restore_cases[] = {
 	KUNIT_CASE(freeze_calls_driver_and_leaves_device_alone),
-	KUNIT_CASE_PARAM(freeze_failure_reenables_config, pm_errno_gen_params),
-	KUNIT_CASE(restore_writes_exact_status_sequence),
 	KUNIT_CASE(restore_finalizes_probed_features),
 	KUNIT_CASE(restore_repeated_cycles_reset_once_each),
-	KUNIT_CASE_PARAM(restore_features_ok_only_with_version_1,
-			 pm_features_gen_params),
-	KUNIT_CASE(restore_keeps_failed_status),
-	KUNIT_CASE_PARAM(restore_failure_sets_failed, pm_failure_gen_params),
 	KUNIT_CASE(restore_driver_sets_driver_ok_itself),
 	KUNIT_CASE_PARAM(restore_cycle_with_callback_table,
 			 pm_table_gen_params),
@@ -819,6 +857,7 @@ static struct kunit_case virtio_pm_restore_cases[] = {
 
 static struct kunit_suite virtio_pm_restore_suite = {
 	.name = "virtio_pm_restore",
+	.init = pm_device_init,
 	.test_cases = virtio_pm_restore_cases,
 };
 
@@ -839,39 +878,6 @@ static void config_change_when_live_is_delivered(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fd->irqs_off[FAKE_DRV_CONFIG_CHANGED], 1);
 }
 
-/* Changes raised while frozen are delivered once, after DRIVER_OK. */
-static void config_change_while_frozen_delivered_once(struct kunit *test)
-{
-	static const struct fake_event exp[] = {
-		EV(RESET),
-		EV_ST(ST_ACK),
-		EV_ST(ST_ACK | ST_DRV),
-		EV(FINALIZE),
-		EV_ST(ST_ACK | ST_DRV | ST_FOK),
-		EV(DRV_RESTORE),
-		EV_ST(ST_LIVE),
-		EV(DRV_CONFIG_CHANGED),
-	};
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	freeze_and_clear(test, fd);
-
-	virtio_config_changed(&fd->fv->vdev);
-	virtio_config_changed(&fd->fv->vdev);
-	expect_drv_calls(test, fd, DRV_CALLS());
-
-	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
-	FAKE_EXPECT_EVENTS(test, fd->fv, exp);
-	KUNIT_EXPECT_EQ(test, fd->status_seen[FAKE_DRV_CONFIG_CHANGED],
-			ST_LIVE);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESTORE] = 1,
-					     [FAKE_DRV_CONFIG_CHANGED] = 1));
-
-	/* Nothing is left pending. */
-	KUNIT_EXPECT_FALSE(test, fd->fv->vdev.config_change_pending);
-}
-
 /* A driver-disabled config change waits for virtio_config_driver_enable(). */
 static void config_change_waits_for_driver_enable(struct kunit *test)
 {
@@ -879,7 +885,7 @@ static void config_change_waits_for_driver_enable(struct kunit *test)
 
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 	virtio_config_driver_disable(&fd->fv->vdev);
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 
 	virtio_config_changed(&fd->fv->vdev);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
@@ -902,7 +908,7 @@ static void config_change_without_callback_stays_pending(struct kunit *test)
 	struct fake_driver *fd;
 
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &drv_no_callbacks);
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 
 	virtio_config_changed(&fd->fv->vdev);
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
@@ -916,7 +922,6 @@ static void config_change_without_callback_stays_pending(struct kunit *test)
 
 static struct kunit_case virtio_pm_config_cases[] = {
 	KUNIT_CASE(config_change_when_live_is_delivered),
-	KUNIT_CASE(config_change_while_frozen_delivered_once),
 	KUNIT_CASE(config_change_waits_for_driver_enable),
 	KUNIT_CASE(config_change_without_callback_stays_pending),
 	{}
@@ -924,42 +929,11 @@ static struct kunit_case virtio_pm_config_cases[] = {
 
 static struct kunit_suite virtio_pm_config_suite = {
 	.name = "virtio_pm_config",
+	.init = pm_device_init,
 	.test_cases = virtio_pm_config_cases,
 };
 
 /* ---- virtio_pm_reset: virtio_device_reset_prepare() and _done() ---- */
-
-/* Prepare then done: the driver's prepare, then a full re-init and done. */
-static void reset_done_writes_exact_status_sequence(struct kunit *test)
-{
-	static const struct fake_event exp[] = {
-		EV(DRV_RESET_PREPARE),
-		EV(RESET),
-		EV_ST(ST_ACK),
-		EV_ST(ST_ACK | ST_DRV),
-		EV(FINALIZE),
-		EV_ST(ST_ACK | ST_DRV | ST_FOK),
-		EV(DRV_RESET_DONE),
-		EV_ST(ST_LIVE),
-	};
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev), 0);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_PREPARE] = 1));
-	expect_op_calls(test, fd->fv, OP_CALLS());
-
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&fd->fv->vdev), 0);
-	FAKE_EXPECT_EVENTS(test, fd->fv, exp);
-	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
-	KUNIT_EXPECT_EQ(test, fd->status_seen[FAKE_DRV_RESET_DONE],
-			ST_ACK | ST_DRV | ST_FOK);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_PREPARE] = 1,
-					     [FAKE_DRV_RESET_DONE] = 1));
-	expect_op_calls(test, fd->fv, REINIT_OPS(4));
-	fake_vdev_expect_process_context(test, fd->fv);
-}
 
 /* Any callback table: reset_prepare/_done need their own callback each. */
 static void reset_with_callback_table(struct kunit *test)
@@ -1013,8 +987,7 @@ static void reset_without_driver_not_supported(struct kunit *test)
 {
 	struct fake_vdev *fv;
 
-	fv = fake_vdev_create(test, &fake_virtio_config_ops,
-			      FAKE_FEATURES_MODERN);
+	fv = pm_device(test, FAKE_FEATURES_MODERN);
 	fake_vdev_clear_logs(fv);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_reset_prepare(&fv->vdev),
@@ -1026,45 +999,75 @@ static void reset_without_driver_not_supported(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fv->events_len, 0);
 }
 
-/* A failing reset_prepare is returned and config delivery is back on. */
-static void reset_prepare_failure_reenables_config(struct kunit *test)
+static struct kunit_case virtio_pm_reset_cases[] = {
+	KUNIT_CASE_PARAM(reset_with_callback_table, pm_table_gen_params),
+	KUNIT_CASE(reset_prepare_without_done_leaves_config_off),
+	KUNIT_CASE(reset_without_driver_not_supported),
+	{}
+};
+
+static struct kunit_suite virtio_pm_reset_suite = {
+	.name = "virtio_pm_reset",
+	.init = pm_device_init,
+	.test_cases = virtio_pm_reset_cases,
+};
+
+/* ---- virtio_pm_reinit: what restore and reset_done both do ---- */
+
+/*
+ * virtio_device_restore() of a driver without noirq callbacks and
+ * virtio_device_reset_done() do the same full re-init (contract item 14:
+ * reset_done always does, even after a noirq cycle), so every case of this
+ * suite runs for both entry point pairs. Where they differ (reset_prepare
+ * and reset_done need their own driver callback, freeze and restore do
+ * not) the cases are in virtio_pm_restore and virtio_pm_reset.
+ */
+
+/* Down calls the driver only; up re-inits: reset, ACK ... DRIVER_OK. */
+static void reinit_writes_exact_status_sequence(struct kunit *test)
 {
-	const struct pm_errno_param *p = test->param_value;
+	const struct pm_entry *e = test->param_value;
+	const struct fake_event exp_down[] = {
+		FAKE_EV(e->down_ev, 0),
+	};
+	const struct fake_event exp_up[] = {
+		EV(RESET),
+		EV_ST(ST_ACK),
+		EV_ST(ST_ACK | ST_DRV),
+		EV(FINALIZE),
+		EV_ST(ST_ACK | ST_DRV | ST_FOK),
+		FAKE_EV(e->up_ev, 0),
+		EV_ST(ST_LIVE),
+	};
+	unsigned int down_calls[FAKE_DRV_NR] = {};
+	unsigned int up_calls[FAKE_DRV_NR] = {};
 	struct fake_driver *fd;
 
+	down_calls[e->down_cb] = 1;
+	up_calls[e->up_cb] = 1;
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	fd->err[FAKE_DRV_RESET_PREPARE] = p->err;
 
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev),
-			p->err);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_PREPARE] = 1));
-	expect_op_calls(test, fd->fv, OP_CALLS());
+	KUNIT_EXPECT_EQ(test, e->down(&fd->fv->vdev), 0);
+	FAKE_EXPECT_EVENTS(test, fd->fv, exp_down);
 	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
-
-	virtio_config_changed(&fd->fv->vdev);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_PREPARE] = 1,
-					     [FAKE_DRV_CONFIG_CHANGED] = 1));
-}
-
-/* A failing step of reset_done returns its error, sets FAILED. */
-static void reset_done_failure_sets_failed(struct kunit *test)
-{
-	const struct pm_failure_param *p = test->param_value;
-	struct fake_driver *fd;
-
-	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	KUNIT_ASSERT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev), 0);
+	expect_drv_calls(test, fd, down_calls);
+	expect_op_calls(test, fd->fv, OP_CALLS());
 	clear_all(fd);
-	inject_failure(fd, p, FAKE_DRV_RESET_DONE);
 
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&fd->fv->vdev), p->ret);
-	expect_failed_reinit(test, fd, p);
-	expect_drv_calls(test, fd,
-			 DRV_CALLS([FAKE_DRV_RESET_DONE] = p->drv_calls));
+	KUNIT_EXPECT_EQ(test, e->up(&fd->fv->vdev), 0);
+	FAKE_EXPECT_EVENTS(test, fd->fv, exp_up);
+	FAKE_EXPECT_STATUS_LOG(test, fd->fv, reinit_log_modern);
+	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
+	KUNIT_EXPECT_EQ(test, fd->fv->resets, 1);
+	KUNIT_EXPECT_EQ(test, fd->status_seen[e->up_cb],
+			ST_ACK | ST_DRV | ST_FOK);
+	expect_drv_calls(test, fd, up_calls);
+	expect_op_calls(test, fd->fv, REINIT_OPS(4));
+	fake_vdev_expect_process_context(test, fd->fv);
 }
 
-/* FAILED set before reset_prepare comes back right after ACKNOWLEDGE. */
-static void reset_done_keeps_failed_status(struct kunit *test)
+/* FAILED set before going down comes back right after ACKNOWLEDGE. */
+static void reinit_keeps_failed_status(struct kunit *test)
 {
 	static const struct fake_status_write exp[] = {
 		FAKE_SW_RESET,
@@ -1074,73 +1077,166 @@ static void reset_done_keeps_failed_status(struct kunit *test)
 		FAKE_SW(ST_ACK | ST_FAIL | ST_DRV | ST_FOK),
 		FAKE_SW(ST_LIVE | ST_FAIL),
 	};
+	const struct pm_entry *e = test->param_value;
+	unsigned int up_calls[FAKE_DRV_NR] = {};
 	struct fake_driver *fd;
 
+	up_calls[e->up_cb] = 1;
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 	virtio_add_status(&fd->fv->vdev, ST_FAIL);
-	KUNIT_ASSERT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev), 0);
-	clear_all(fd);
+	down_and_clear(test, fd, e);
 
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&fd->fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, e->up(&fd->fv->vdev), 0);
 	FAKE_EXPECT_STATUS_LOG(test, fd->fv, exp);
 	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE | ST_FAIL);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_DONE] = 1));
+	expect_drv_calls(test, fd, up_calls);
 	expect_op_calls(test, fd->fv, REINIT_OPS(5));
 }
 
-/* reset_done writes FEATURES_OK only for VERSION_1 devices. */
-static void reset_done_features_ok_only_with_version_1(struct kunit *test)
+/* param_init: each entry point with each element of pm_features_params[]. */
+static int pm_features_entry_params_init(struct kunit *test)
 {
-	const struct pm_features_param *p = test->param_value;
+	return pm_entry_params_register(test, pm_features_params,
+					ARRAY_SIZE(pm_features_params),
+					sizeof(pm_features_params[0]));
+}
+
+/* FEATURES_OK is written (and checked) only for VERSION_1 devices. */
+static void reinit_features_ok_only_with_version_1(struct kunit *test)
+{
+	const struct pm_entry_param *param = test->param_value;
+	const struct pm_features_param *p = param->sub;
+	const struct pm_entry *e = param->entry;
+	unsigned int up_calls[FAKE_DRV_NR] = {};
 	struct fake_driver *fd;
 
+	up_calls[e->up_cb] = 1;
 	fd = bind_fake(test, p->features, &fake_driver_default);
-	KUNIT_ASSERT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev), 0);
-	clear_all(fd);
+	down_and_clear(test, fd, e);
 
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&fd->fv->vdev), 0);
+	KUNIT_EXPECT_EQ(test, e->up(&fd->fv->vdev), 0);
 	fake_vdev_expect_status_log(test, fd->fv, p->log, p->log_len);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_DONE] = 1));
+	KUNIT_EXPECT_EQ(test, fd->fv->status, p->log[p->log_len - 1].status);
+	expect_drv_calls(test, fd, up_calls);
 	expect_op_calls(test, fd->fv, REINIT_OPS(p->log_len - 1));
 }
 
-/* A config change during the FLR is delivered once after reset_done. */
-static void reset_done_delivers_pending_config_once(struct kunit *test)
+/* param_init: each entry point with each element of pm_failure_params[]. */
+static int pm_failure_entry_params_init(struct kunit *test)
 {
+	return pm_entry_params_register(test, pm_failure_params,
+					ARRAY_SIZE(pm_failure_params),
+					sizeof(pm_failure_params[0]));
+}
+
+/* A failing step of the re-init returns its error and sets FAILED. */
+static void reinit_failure_sets_failed(struct kunit *test)
+{
+	const struct pm_entry_param *param = test->param_value;
+	const struct pm_failure_param *p = param->sub;
+	const struct pm_entry *e = param->entry;
+	unsigned int up_calls[FAKE_DRV_NR] = {};
 	struct fake_driver *fd;
 
+	up_calls[e->up_cb] = p->drv_calls;
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
-	KUNIT_ASSERT_EQ(test, virtio_device_reset_prepare(&fd->fv->vdev), 0);
-	clear_all(fd);
+	down_and_clear(test, fd, e);
+	inject_failure(fd, p, e->up_cb);
 
+	KUNIT_EXPECT_EQ(test, e->up(&fd->fv->vdev), p->ret);
+	expect_failed_reinit(test, fd, p);
+	expect_drv_calls(test, fd, up_calls);
+}
+
+/* param_init: each entry point with each element of pm_errno_params[]. */
+static int pm_errno_entry_params_init(struct kunit *test)
+{
+	return pm_entry_params_register(test, pm_errno_params,
+					ARRAY_SIZE(pm_errno_params),
+					sizeof(pm_errno_params[0]));
+}
+
+/* A driver callback failing on the way down: config delivery is back on. */
+static void down_failure_reenables_config(struct kunit *test)
+{
+	const struct pm_entry_param *param = test->param_value;
+	const struct pm_errno_param *p = param->sub;
+	const struct pm_entry *e = param->entry;
+	unsigned int down_calls[FAKE_DRV_NR] = {};
+	struct fake_driver *fd;
+
+	down_calls[e->down_cb] = 1;
+	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
+	fd->err[e->down_cb] = p->err;
+
+	KUNIT_EXPECT_EQ(test, e->down(&fd->fv->vdev), p->err);
+	expect_drv_calls(test, fd, down_calls);
+	expect_op_calls(test, fd->fv, OP_CALLS());
+	KUNIT_EXPECT_EQ(test, fd->fv->status, ST_LIVE);
+
+	virtio_config_changed(&fd->fv->vdev);
+	down_calls[FAKE_DRV_CONFIG_CHANGED] = 1;
+	expect_drv_calls(test, fd, down_calls);
+}
+
+/* Changes raised while down are delivered once, after DRIVER_OK. */
+static void reinit_delivers_pending_config_once(struct kunit *test)
+{
+	const struct pm_entry *e = test->param_value;
+	const struct fake_event exp[] = {
+		EV(RESET),
+		EV_ST(ST_ACK),
+		EV_ST(ST_ACK | ST_DRV),
+		EV(FINALIZE),
+		EV_ST(ST_ACK | ST_DRV | ST_FOK),
+		FAKE_EV(e->up_ev, 0),
+		EV_ST(ST_LIVE),
+		EV(DRV_CONFIG_CHANGED),
+	};
+	unsigned int calls[FAKE_DRV_NR] = {};
+	struct fake_driver *fd;
+
+	calls[e->up_cb] = 1;
+	calls[FAKE_DRV_CONFIG_CHANGED] = 1;
+	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
+	down_and_clear(test, fd, e);
+
+	virtio_config_changed(&fd->fv->vdev);
 	virtio_config_changed(&fd->fv->vdev);
 	expect_drv_calls(test, fd, DRV_CALLS());
 
-	KUNIT_EXPECT_EQ(test, virtio_device_reset_done(&fd->fv->vdev), 0);
-	expect_drv_calls(test, fd, DRV_CALLS([FAKE_DRV_RESET_DONE] = 1,
-					     [FAKE_DRV_CONFIG_CHANGED] = 1));
+	KUNIT_EXPECT_EQ(test, e->up(&fd->fv->vdev), 0);
+	FAKE_EXPECT_EVENTS(test, fd->fv, exp);
 	KUNIT_EXPECT_EQ(test, fd->status_seen[FAKE_DRV_CONFIG_CHANGED],
 			ST_LIVE);
+	expect_drv_calls(test, fd, calls);
+
+	/* Nothing is left pending. */
+	KUNIT_EXPECT_FALSE(test, fd->fv->vdev.config_change_pending);
 }
 
-static struct kunit_case virtio_pm_reset_cases[] = {
-	KUNIT_CASE(reset_done_writes_exact_status_sequence),
-	KUNIT_CASE_PARAM(reset_with_callback_table, pm_table_gen_params),
-	KUNIT_CASE(reset_prepare_without_done_leaves_config_off),
-	KUNIT_CASE(reset_without_driver_not_supported),
-	KUNIT_CASE_PARAM(reset_prepare_failure_reenables_config,
-			 pm_errno_gen_params),
-	KUNIT_CASE_PARAM(reset_done_failure_sets_failed, pm_failure_gen_params),
-	KUNIT_CASE(reset_done_keeps_failed_status),
-	KUNIT_CASE_PARAM(reset_done_features_ok_only_with_version_1,
-			 pm_features_gen_params),
-	KUNIT_CASE(reset_done_delivers_pending_config_once),
+static struct kunit_case virtio_pm_reinit_cases[] = {
+	KUNIT_CASE_PARAM(reinit_writes_exact_status_sequence,
+			 pm_entry_gen_params),
+	KUNIT_CASE_PARAM(reinit_keeps_failed_status, pm_entry_gen_params),
+	KUNIT_CASE_PARAM_WITH_INIT(reinit_features_ok_only_with_version_1,
+				   kunit_array_gen_params,
+				   pm_features_entry_params_init, NULL),
+	KUNIT_CASE_PARAM_WITH_INIT(reinit_failure_sets_failed,
+				   kunit_array_gen_params,
+				   pm_failure_entry_params_init, NULL),
+	KUNIT_CASE_PARAM_WITH_INIT(down_failure_reenables_config,
+				   kunit_array_gen_params,
+				   pm_errno_entry_params_init, NULL),
+	KUNIT_CASE_PARAM(reinit_delivers_pending_config_once,
+			 pm_entry_gen_params),
 	{}
 };
 
-static struct kunit_suite virtio_pm_reset_suite = {
-	.name = "virtio_pm_reset",
-	.test_cases = virtio_pm_reset_cases,
+static struct kunit_suite virtio_pm_reinit_suite = {
+	.name = "virtio_pm_reinit",
+	.init = pm_device_init,
+	.test_cases = virtio_pm_reinit_cases,
 };
 
 /* ---- virtio_pm_vqs: virtqueues across freeze/restore ---- */
@@ -1155,7 +1251,7 @@ static void vqs_kept_across_restore_still_kick(struct kunit *test)
 	desc = virtqueue_get_desc_addr(fd->vqs[0]);
 	fake_driver_queue_buf(test, fd, 0);
 	KUNIT_EXPECT_EQ(test, fd->fv->vqs[0].kicks, 1);
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), 0);
 	expect_op_calls(test, fd->fv, REINIT_OPS(4));
@@ -1227,7 +1323,7 @@ static void vqs_recreate_failure_fails_restore(struct kunit *test)
 
 	fd = bind_fake(test, FAKE_FEATURES_MODERN, &fake_driver_default);
 	fd->recreate_vqs = true;
-	freeze_and_clear(test, fd);
+	down_and_clear(test, fd, &pm_entries[PM_SLEEP]);
 	fd->fv->ops[FAKE_OP_FIND_VQS].err = -ENOMEM;
 
 	KUNIT_EXPECT_EQ(test, virtio_device_restore(&fd->fv->vdev), -ENOMEM);
@@ -1250,12 +1346,13 @@ static struct kunit_case virtio_pm_vqs_cases[] = {
 
 static struct kunit_suite virtio_pm_vqs_suite = {
 	.name = "virtio_pm_vqs",
+	.init = pm_device_init,
 	.test_cases = virtio_pm_vqs_cases,
 };
 
 kunit_test_suites(&virtio_pm_fake_suite, &virtio_pm_restore_suite,
 		  &virtio_pm_config_suite, &virtio_pm_reset_suite,
-		  &virtio_pm_vqs_suite);
+		  &virtio_pm_reinit_suite, &virtio_pm_vqs_suite);
 
 MODULE_DESCRIPTION("KUnit tests for virtio system sleep PM");
 MODULE_LICENSE("GPL");

@@ -58,25 +58,49 @@ struct ring_dev {
 	unsigned int used;
 };
 
-static struct ring_dev ring_dev_create(struct kunit *test)
+/**
+ * ring_dev_init() - suite init: a driver with an IN_ORDER ring, and its device
+ * @test: the test; @test->param_value is the &struct ring_layout
+ *
+ * Binds the fake driver to a fake device that offers the layout's
+ * features and leaves the device side of the driver's first virtqueue, a
+ * &struct ring_dev, in @test->priv. Everything is released by the KUnit
+ * actions of fake_vdev_create() and fake_driver_create() and by the
+ * test's managed memory.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+static int ring_dev_init(struct kunit *test)
 {
 	const struct ring_layout *p = test->param_value;
 	struct fake_vdev *fv = fake_vdev_create(test, &fake_virtio_config_ops,
 						p->features);
 	struct fake_driver *fd = fake_driver_create(test, fv,
 						    &fake_driver_default);
-	struct ring_dev rd = { .test = test, .vq = fd->vqs[0],
-			       .packed = p->packed };
+	struct ring_dev *rd = kunit_kzalloc(test, sizeof(*rd), GFP_KERNEL);
 
+	if (!rd)
+		return -ENOMEM;
 	KUNIT_ASSERT_TRUE(test, virtio_has_feature(&fv->vdev,
 						   VIRTIO_F_IN_ORDER));
 	KUNIT_ASSERT_EQ(test, virtio_has_feature(&fv->vdev,
 						 VIRTIO_F_RING_PACKED),
 			p->packed);
-	return rd;
+	rd->test = test;
+	rd->vq = fd->vqs[0];
+	rd->packed = p->packed;
+	test->priv = rd;
+	return 0;
 }
 
-/* Descriptor id of the next available buffer, or -1 if there is none. */
+/**
+ * ring_dev_peek() - what the device would read next
+ * @rd: the device side of the ring
+ *
+ * Return: the descriptor id of the next available buffer, or -1 if there
+ * is none.
+ */
 static int ring_dev_peek(struct ring_dev *rd)
 {
 	struct virtio_device *vdev = rd->vq->vdev;
@@ -102,10 +126,15 @@ static int ring_dev_peek(struct ring_dev *rd)
 	return virtio16_to_cpu(vdev, avail->ring[rd->next]);
 }
 
-/*
- * Use the next @n available one-descriptor buffers as one in-order batch:
- * a single used entry, for the last of them, written where the first one
- * would have gone. Return the id of that last buffer.
+/**
+ * ring_dev_use() - the device uses buffers as one in-order batch
+ * @rd: the device side of the ring
+ * @n: how many of the next available one-descriptor buffers to use
+ *
+ * Writes a single used entry, for the last of them, where the first one
+ * would have gone.
+ *
+ * Return: the id of that last buffer.
  */
 static unsigned int ring_dev_use(struct ring_dev *rd, unsigned int n)
 {
@@ -145,7 +174,12 @@ static unsigned int ring_dev_use(struct ring_dev *rd, unsigned int n)
 	return id;
 }
 
-/* Add one buffer of the test's own; return it. */
+/**
+ * ring_add() - the driver adds one buffer of the test's own
+ * @rd: the ring
+ *
+ * Return: the buffer, which is also its token.
+ */
 static void *ring_add(struct ring_dev *rd)
 {
 	struct scatterlist sg;
@@ -159,11 +193,19 @@ static void *ring_add(struct ring_dev *rd)
 	return buf;
 }
 
+/**
+ * ring_recycle() - recycle callback of virtqueue_reset(): nothing to free
+ * @vq: the virtqueue
+ * @buf: an unused buffer (test-managed memory)
+ */
 static void ring_recycle(struct virtqueue *vq, void *buf)
 {
 }
 
-/* virtqueue_reset(); the device side starts again at its first entry. */
+/**
+ * ring_reset() - virtqueue_reset(); the device starts again at its first entry
+ * @rd: the ring
+ */
 static void ring_reset(struct ring_dev *rd)
 {
 	KUNIT_ASSERT_EQ(rd->test, virtqueue_reset(rd->vq, ring_recycle, NULL),
@@ -179,24 +221,24 @@ static void ring_reset(struct ring_dev *rd)
  */
 static void reset_restarts_ring_at_first_descriptor(struct kunit *test)
 {
-	struct ring_dev rd = ring_dev_create(test);
+	struct ring_dev *rd = test->priv;
 	unsigned int len, i;
 	void *buf;
 
 	for (i = 0; i < 3; i++) {
-		buf = ring_add(&rd);
-		KUNIT_ASSERT_EQ(test, ring_dev_use(&rd, 1), i);
-		KUNIT_ASSERT_PTR_EQ(test, virtqueue_get_buf(rd.vq, &len), buf);
+		buf = ring_add(rd);
+		KUNIT_ASSERT_EQ(test, ring_dev_use(rd, 1), i);
+		KUNIT_ASSERT_PTR_EQ(test, virtqueue_get_buf(rd->vq, &len), buf);
 	}
 
-	ring_reset(&rd);
+	ring_reset(rd);
 
-	buf = ring_add(&rd);
-	KUNIT_EXPECT_EQ(test, ring_dev_peek(&rd), 0);
-	ring_dev_use(&rd, 1);
-	KUNIT_EXPECT_PTR_EQ(test, virtqueue_get_buf(rd.vq, &len), buf);
-	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(rd.vq));
-	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(rd.vq, &len));
+	buf = ring_add(rd);
+	KUNIT_EXPECT_EQ(test, ring_dev_peek(rd), 0);
+	ring_dev_use(rd, 1);
+	KUNIT_EXPECT_PTR_EQ(test, virtqueue_get_buf(rd->vq, &len), buf);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(rd->vq));
+	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(rd->vq, &len));
 }
 
 /*
@@ -206,23 +248,23 @@ static void reset_restarts_ring_at_first_descriptor(struct kunit *test)
  */
 static void reset_forgets_used_batch(struct kunit *test)
 {
-	struct ring_dev rd = ring_dev_create(test);
+	struct ring_dev *rd = test->priv;
 	unsigned int len, i;
 	void *bufs[3], *buf;
 
 	for (i = 0; i < ARRAY_SIZE(bufs); i++)
-		bufs[i] = ring_add(&rd);
-	ring_dev_use(&rd, ARRAY_SIZE(bufs));
-	KUNIT_ASSERT_PTR_EQ(test, virtqueue_get_buf(rd.vq, &len), bufs[0]);
+		bufs[i] = ring_add(rd);
+	ring_dev_use(rd, ARRAY_SIZE(bufs));
+	KUNIT_ASSERT_PTR_EQ(test, virtqueue_get_buf(rd->vq, &len), bufs[0]);
 
-	ring_reset(&rd);
-	KUNIT_ASSERT_EQ(test, rd.vq->num_free, virtqueue_get_vring_size(rd.vq));
+	ring_reset(rd);
+	KUNIT_ASSERT_EQ(test, rd->vq->num_free, virtqueue_get_vring_size(rd->vq));
 
-	buf = ring_add(&rd);
-	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(rd.vq, &len));
-	ring_dev_use(&rd, 1);
-	KUNIT_EXPECT_PTR_EQ(test, virtqueue_get_buf(rd.vq, &len), buf);
-	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(rd.vq));
+	buf = ring_add(rd);
+	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(rd->vq, &len));
+	ring_dev_use(rd, 1);
+	KUNIT_EXPECT_PTR_EQ(test, virtqueue_get_buf(rd->vq, &len), buf);
+	KUNIT_EXPECT_FALSE(test, virtqueue_is_broken(rd->vq));
 }
 
 static struct kunit_case ring_reset_cases[] = {
@@ -234,6 +276,7 @@ static struct kunit_case ring_reset_cases[] = {
 
 static struct kunit_suite virtio_ring_reset_suite = {
 	.name = "virtio_ring_reset",
+	.init = ring_dev_init,
 	.test_cases = ring_reset_cases,
 };
 
