@@ -1,20 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/*
- * An emulated virtio-mmio device for KUnit.
+/**
+ * DOC: how the emulated virtio-mmio device works
  *
  * One emulated MMIO region is registered with logic_iomem at first use; it
  * cannot be removed again, so it stays for the life of the kernel and the
  * module is pinned. The region is cut into windows (slots), one per live
  * emulated device. Each device sits behind a platform device named
- * "virtio-mmio" with its window as MEM resource and an interrupt the test
- * raises, so the real virtio-mmio platform driver probes it.
+ * "virtio-mmio" with its window as MEM resource and an interrupt of its
+ * own, so the real virtio-mmio platform driver probes it.
  *
- * The register file follows include/uapi/linux/virtio_mmio.h for version 1
- * (legacy) and version 2 and 3 (modern) devices; a version 3 device
- * completes a reset only after the driver has read STATUS a few times, as
- * a device that needs time to reset does. Registers of the other version,
- * unknown offsets and accesses that are not 32 bits wide outside the
- * configuration space count as protocol errors.
+ * Registers follow include/uapi/linux/virtio_mmio.h for version 1 (legacy)
+ * and version 2 and 3 (modern) devices, with QEMU's hw/virtio/virtio-mmio.c
+ * as the model of a real one: a STATUS = 0 write resets the device but
+ * keeps the legacy guest page size, which only a platform reset (a power
+ * loss, fake_mmio_power_loss()) clears; a legacy QUEUE_PFN = 0 write resets
+ * the whole device; a legacy device offers no feature bit above 31
+ * (DEVICE_FEATURES reads 0 with DEVICE_FEATURES_SEL = 1). A version 3
+ * device completes a reset only after the driver has read STATUS a few
+ * times, as a device that needs time to reset does. Registers of the other
+ * version, unknown offsets and accesses that are not 32 bits wide outside
+ * the configuration space count as protocol errors (&fake_mmio_dev.errors).
+ *
+ * Interrupt: the line is level-triggered, raised while INTERRUPT_STATUS is
+ * not zero; bits stay set until the driver writes them to INTERRUPT_ACK,
+ * and a reset clears them. The line's interrupt chip uses handle_level_irq.
+ * The emulated controller signals the raised line to the CPU (runs the
+ * flow handler with local interrupts disabled) whenever the line is
+ * raised or unmasked and not masked: at a device tick, at a config change,
+ * and when the driver or the test unmasks the line (enable_irq(), through
+ * the chip's irq_bus_sync_unlock, which the IRQ core calls with no lock
+ * held). A line disabled by disable_irq() takes one more delivery, which
+ * the IRQ core answers by masking it and marking it pending, as on real
+ * hardware; resume_device_irqs() takes no bus lock, so a test that used it
+ * would need a tick to see the line again.
+ *
+ * Time: the device does nothing on its own. fake_mmio_tick() is one unit
+ * of device time: a queue is consumed %FAKE_MMIO_COMPLETE_TICKS ticks after
+ * its QUEUE_NOTIFY write (never inside it), then INT_VRING is latched and
+ * the line raised. A config change (fake_mmio_change_config()) bumps
+ * CONFIG_GENERATION and, once the driver has set DRIVER_OK, latches
+ * INT_CONFIG with INT_VRING as QEMU does; it can be made to land between
+ * two reads of the configuration space, in the middle of a driver's read
+ * of a wide field.
+ *
+ * What still differs from QEMU's virtio-mmio model:
+ *
+ * - QEMU bumps CONFIG_GENERATION only when it signals a change (DRIVER_OK
+ *   set); this device bumps it on every change, as the virtio spec asks.
+ * - Only split rings without indirect descriptors; a device-writable
+ *   buffer is filled with %FAKE_MMIO_FILL, readable ones are not read.
+ * - QUEUE_NUM_MAX is per device (16 by default), QEMU's is 1024 for every
+ *   queue; QUEUE_SEL out of range is kept (queue accesses then count as
+ *   errors) where QEMU ignores the write.
+ * - Protocol errors are counted, where QEMU logs a guest error and ignores
+ *   the access; no features are validated at FEATURES_OK beyond the knob
+ *   that drops it (fake_mmio_set_drop_features_ok()).
+ * - No shared memory regions, no notification data, no ioeventfd, no
+ *   migration; version 3 (QEMU has no such version) exists to model a
+ *   device whose reset takes time.
+ * - A legacy device may offer VIRTIO_F_ACCESS_PLATFORM (with a bus offset),
+ *   to model a platform that hands out rings above the legacy PFN window;
+ *   so it takes the high word of DRIVER_FEATURES, which QEMU's ignores.
  */
 
 #include <kunit/platform_device.h>
@@ -50,6 +96,8 @@
 #define FAKE_MMIO_WINDOW_SIZE	(VIRTIO_MMIO_CONFIG + FAKE_MMIO_CONFIG_SIZE)
 /* The MAGIC_VALUE register: "virt". */
 #define FAKE_MMIO_MAGIC		('v' | 'i' << 8 | 'r' << 16 | 't' << 24)
+/* Deliveries of a line nobody acknowledges before it counts as an error. */
+#define FAKE_MMIO_IRQ_STORM	16
 
 /* Protects the slots and the state of every emulated device. */
 static DEFINE_SPINLOCK(fake_mmio_lock);
@@ -122,8 +170,10 @@ static struct fake_mmio_queue *fake_mmio_selected(struct fake_mmio_dev *fdev)
  * @fdev: the emulated device
  *
  * Clears the status, the negotiated features, the selectors, the pending
- * interrupt and the state of every queue. A legacy device also forgets its
- * guest page size.
+ * interrupt (the line drops) and the state of every queue, including a
+ * notification not consumed yet. As in QEMU, a legacy device keeps its
+ * guest page size: that is transport state, which only a platform reset
+ * clears.
  */
 static void fake_mmio_reset(struct fake_mmio_dev *fdev)
 {
@@ -135,7 +185,6 @@ static void fake_mmio_reset(struct fake_mmio_dev *fdev)
 	fdev->driver_features_sel = 0;
 	fdev->queue_sel = 0;
 	fdev->interrupt_status = 0;
-	fdev->guest_page_size = 0;
 
 	for (i = 0; i < fdev->num_queues; i++) {
 		struct fake_mmio_queue *q = &fdev->queues[i];
@@ -146,8 +195,6 @@ static void fake_mmio_reset(struct fake_mmio_dev *fdev)
 		q->num_max = num_max;
 		q->completed = completed;
 	}
-
-	fdev->resets++;
 }
 
 /**
@@ -281,8 +328,8 @@ static int fake_mmio_fill_chain(struct fake_mmio_dev *fdev, struct vring *vr,
  * @index: queue index
  *
  * Called with fake_mmio_lock held. Puts each consumed chain in the used
- * ring and latches VIRTIO_MMIO_INT_VRING; the interrupt itself is raised by
- * the test (fake_mmio_raise_irq()).
+ * ring and latches VIRTIO_MMIO_INT_VRING, which raises the line; the
+ * caller delivers the interrupt once the lock is dropped.
  *
  * Return: the number of buffers completed.
  */
@@ -335,6 +382,23 @@ static unsigned int fake_mmio_complete(struct fake_mmio_dev *fdev,
 }
 
 /**
+ * fake_mmio_apply_config - the configuration change comes into effect
+ * @fdev: the emulated device
+ *
+ * Called with fake_mmio_lock held. Bumps CONFIG_GENERATION and, once the
+ * driver has set DRIVER_OK, latches a config interrupt; like QEMU, the
+ * device sets INT_VRING with INT_CONFIG.
+ */
+static void fake_mmio_apply_config(struct fake_mmio_dev *fdev)
+{
+	memcpy(fdev->config, fdev->config_next, FAKE_MMIO_CONFIG_SIZE);
+	fdev->config_generation++;
+	if (fdev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		fdev->interrupt_status |= VIRTIO_MMIO_INT_CONFIG |
+					  VIRTIO_MMIO_INT_VRING;
+}
+
+/**
  * fake_mmio_config_read - read from the device-specific configuration space
  * @fdev: the emulated device
  * @off: offset into the configuration space
@@ -352,6 +416,9 @@ static u32 fake_mmio_config_read(struct fake_mmio_dev *fdev, u32 off,
 		fdev->errors++;
 		return 0;
 	}
+
+	if (fdev->config_change_reads && !--fdev->config_change_reads)
+		fake_mmio_apply_config(fdev);
 
 	for (i = width - 1; i >= 0; i--)
 		val = val << 8 | fdev->config[off + i];
@@ -410,8 +477,7 @@ static u32 fake_mmio_reg_read(struct fake_mmio_dev *fdev, u32 offset,
 	case VIRTIO_MMIO_VENDOR_ID:
 		return FAKE_MMIO_VENDOR_ID;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
-		if (fdev->device_features_sel > 1)
-			return 0;
+		/* fake_mmio_create() left a legacy device no bits above 31. */
 		return fdev->device_features >> (32 * fdev->device_features_sel);
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return q ? q->num_max : 0;
@@ -494,8 +560,13 @@ static bool fake_mmio_queue_write(struct fake_mmio_dev *fdev,
 	case VIRTIO_MMIO_QUEUE_PFN:
 		if (!legacy)
 			return false;
+		/* As in QEMU, a legacy device resets on QUEUE_PFN = 0. */
+		if (!val) {
+			fake_mmio_reset(fdev);
+			return true;
+		}
 		/* The ring address is meaningless without the page size. */
-		if (val && !fdev->guest_page_size)
+		if (!fdev->guest_page_size)
 			fdev->errors++;
 		if (q)
 			q->pfn = val;
@@ -567,16 +638,15 @@ static void fake_mmio_reg_write(struct fake_mmio_dev *fdev, u32 offset,
 
 	switch (offset) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
-		fdev->device_features_sel = val;
+		/* As QEMU: any value but 0 selects the high word. */
+		fdev->device_features_sel = !!val;
 		return;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
-		if (fdev->driver_features_sel > 1)
-			goto bad;
 		fake_mmio_set_lo_hi(&fdev->driver_features,
 				    fdev->driver_features_sel, val);
 		return;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
-		fdev->driver_features_sel = val;
+		fdev->driver_features_sel = !!val;
 		return;
 	case VIRTIO_MMIO_GUEST_PAGE_SIZE:
 		if (fdev->version != 1)
@@ -590,8 +660,9 @@ static void fake_mmio_reg_write(struct fake_mmio_dev *fdev, u32 offset,
 		fdev->notifies++;
 		if (val >= fdev->num_queues)
 			goto bad;
-		if (fdev->complete_on_notify)
-			fake_mmio_complete(fdev, val);
+		/* Consumed a few ticks from now, not inside the write. */
+		if (!fdev->queues[val].kick_ticks)
+			fdev->queues[val].kick_ticks = fdev->complete_ticks;
 		return;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		fdev->interrupt_status &= ~val;
@@ -764,6 +835,91 @@ static void fake_mmio_release_slot(void *data)
 }
 
 /**
+ * fake_mmio_irq_line - whether the interrupt line of a device is raised
+ * @fdev: the emulated device
+ *
+ * The line is level-triggered: raised while INTERRUPT_STATUS is not zero.
+ *
+ * Return: true if the line is raised.
+ */
+bool fake_mmio_irq_line(struct fake_mmio_dev *fdev)
+{
+	unsigned long flags;
+	bool raised;
+
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	raised = fdev->interrupt_status;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
+
+	return raised;
+}
+
+/**
+ * fake_mmio_deliver - signal a raised, unmasked line to the CPU
+ * @fdev: the emulated device
+ *
+ * Runs the flow handler (handle_level_irq) with local interrupts disabled,
+ * as a hardware interrupt would, for as long as the line stays raised and
+ * unmasked: a handler that does not acknowledge the interrupt is called
+ * again, up to a bound past which the storm counts as a protocol error.
+ * Must not be called with fake_mmio_lock held: the handler reads registers.
+ */
+static void fake_mmio_deliver(struct fake_mmio_dev *fdev)
+{
+	struct irq_data *d = irq_get_irq_data(fdev->irq);
+	unsigned long flags;
+	unsigned int n;
+
+	for (n = 0; n < FAKE_MMIO_IRQ_STORM; n++) {
+		if (!fake_mmio_irq_line(fdev) || irqd_irq_masked(d))
+			return;
+
+		spin_lock_irqsave(&fake_mmio_lock, flags);
+		fdev->irqs_delivered++;
+		spin_unlock_irqrestore(&fake_mmio_lock, flags);
+
+		generic_handle_irq_safe(fdev->irq);
+	}
+
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	fdev->errors++;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
+}
+
+/**
+ * fake_mmio_irq_nop - &irq_chip callback with nothing to do
+ * @d: interrupt data of the line
+ *
+ * The IRQ core keeps the masked state of the line itself (IRQD_IRQ_MASKED),
+ * which is all the emulated controller needs.
+ */
+static void fake_mmio_irq_nop(struct irq_data *d)
+{
+}
+
+/**
+ * fake_mmio_irq_bus_sync_unlock - &irq_chip.irq_bus_sync_unlock
+ * @d: interrupt data of the line
+ *
+ * Called by the IRQ core, with no lock held, at the end of every change of
+ * the line's state (enable_irq(), disable_irq(), request and free): the
+ * controller looks at the line again, so a line that is still raised when
+ * it gets unmasked interrupts at once, as a level-triggered one does.
+ */
+static void fake_mmio_irq_bus_sync_unlock(struct irq_data *d)
+{
+	fake_mmio_deliver(irq_data_get_irq_chip_data(d));
+}
+
+static struct irq_chip fake_mmio_irq_chip = {
+	.name			= "fake-virtio-mmio",
+	.irq_mask		= fake_mmio_irq_nop,
+	.irq_unmask		= fake_mmio_irq_nop,
+	.irq_bus_lock		= fake_mmio_irq_nop,
+	.irq_bus_sync_unlock	= fake_mmio_irq_bus_sync_unlock,
+};
+
+/**
  * fake_mmio_free_irq - kunit action: free the interrupt of a device
  * @data: the emulated device
  */
@@ -853,7 +1009,8 @@ static int fake_mmio_add_pdev(struct fake_mmio_dev *fdev, u64 bus_offset)
  *
  * Registers the platform device; the virtio-mmio driver binds to it and
  * registers a virtio device with the configured ID, which a test driver
- * can then bind to. The device completes buffers on QUEUE_NOTIFY.
+ * bound already, or registered later, binds to. The device consumes a
+ * notified queue after &fake_mmio_config.complete_ticks ticks.
  *
  * Return: the device, or an ERR_PTR().
  */
@@ -882,6 +1039,8 @@ struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
 	fdev->version = cfg->version;
 	fdev->device_id = cfg->device_id ?: FAKE_MMIO_DEVICE_ID;
 	fdev->device_features = cfg->features;
+	if (cfg->version == 1)
+		fdev->device_features &= GENMASK_ULL(31, 0);
 	if (cfg->version >= 3)
 		fdev->reset_polls = cfg->reset_polls ?: FAKE_MMIO_RESET_POLLS;
 	if (cfg->version != 1)
@@ -893,7 +1052,7 @@ struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
 		fdev->queues[i].num_max = cfg->num_max ?: FAKE_MMIO_NUM_MAX;
 	for (i = 0; i < FAKE_MMIO_CONFIG_SIZE; i++)
 		fdev->config[i] = i;
-	fdev->complete_on_notify = true;
+	fdev->complete_ticks = cfg->complete_ticks ?: FAKE_MMIO_COMPLETE_TICKS;
 	fdev->bus_offset = cfg->bus_offset;
 
 	fdev->irq = irq_alloc_desc(NUMA_NO_NODE);
@@ -902,7 +1061,10 @@ struct fake_mmio_dev *fake_mmio_create(struct kunit *test,
 	ret = kunit_add_action_or_reset(test, fake_mmio_free_irq, fdev);
 	if (ret)
 		return ERR_PTR(ret);
-	irq_set_chip_and_handler(fdev->irq, &dummy_irq_chip, handle_simple_irq);
+	irq_set_chip_data(fdev->irq, fdev);
+	irq_set_chip_and_handler(fdev->irq, &fake_mmio_irq_chip,
+				 handle_level_irq);
+	irq_set_status_flags(fdev->irq, IRQ_LEVEL);
 
 	fdev->slot = fake_mmio_claim_slot(fdev);
 	if (fdev->slot < 0)
@@ -1030,61 +1192,85 @@ void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max)
 }
 
 /**
- * fake_mmio_set_complete_on_notify - knob: complete buffers on QUEUE_NOTIFY
+ * fake_mmio_tick - let one unit of device time pass
  * @fdev: the emulated device
- * @on: true to complete synchronously on notify, false to leave buffers
- *	until fake_mmio_process_queue()
- */
-void fake_mmio_set_complete_on_notify(struct fake_mmio_dev *fdev, bool on)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&fake_mmio_lock, flags);
-	fdev->complete_on_notify = on;
-	spin_unlock_irqrestore(&fake_mmio_lock, flags);
-}
-
-/**
- * fake_mmio_process_queue - let the device consume a queue now
- * @fdev: the emulated device
- * @index: queue index
  *
- * Return: the number of buffers completed.
+ * Every queue with a notification pending gets one tick closer to being
+ * consumed; a queue whose time has come is consumed whole (INT_VRING is
+ * latched if a buffer was used). Then a raised, unmasked line is signalled
+ * to the CPU, which runs the driver's interrupt handler. Call it where a
+ * driver polls its used ring, or in a loop to wait for a callback.
+ *
+ * Context: process or atomic context; the interrupt handler runs with
+ * local interrupts disabled.
+ * Return: the number of buffers the device used in this tick.
  */
-unsigned int fake_mmio_process_queue(struct fake_mmio_dev *fdev,
-				     unsigned int index)
+unsigned int fake_mmio_tick(struct fake_mmio_dev *fdev)
 {
+	unsigned int done = 0, i;
 	unsigned long flags;
-	unsigned int done = 0;
 
 	spin_lock_irqsave(&fake_mmio_lock, flags);
-	if (index < fdev->num_queues)
-		done = fake_mmio_complete(fdev, index);
-	else
-		fdev->errors++;
+	for (i = 0; i < fdev->num_queues; i++) {
+		struct fake_mmio_queue *q = &fdev->queues[i];
+
+		if (q->kick_ticks && !--q->kick_ticks)
+			done += fake_mmio_complete(fdev, i);
+	}
 	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 
+	fake_mmio_deliver(fdev);
 	return done;
 }
 
 /**
- * fake_mmio_raise_irq - deliver the device interrupt
+ * fake_mmio_change_config - the device changes its configuration space
  * @fdev: the emulated device
+ * @config: the new configuration space
+ * @after_reads: 0 to change it now; otherwise the change lands just before
+ *	the configuration space read number @after_reads from now, e.g. 2
+ *	to land between the two 32-bit halves of a 64-bit field
  *
- * Runs the interrupt flow handler with local interrupts disabled, as a
- * hardware interrupt would. A disabled or suspended line stays pending.
- *
- * Return: 0 or the error of generic_handle_irq_safe().
+ * The change bumps CONFIG_GENERATION and, if the driver has set DRIVER_OK,
+ * raises the line with INT_CONFIG (and INT_VRING, as QEMU does). A change
+ * made now is signalled to the CPU at once if the line is unmasked; one
+ * that lands during a read is signalled at the next tick.
  */
-int fake_mmio_raise_irq(struct fake_mmio_dev *fdev)
+void fake_mmio_change_config(struct fake_mmio_dev *fdev,
+			     const u8 config[FAKE_MMIO_CONFIG_SIZE],
+			     unsigned int after_reads)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&fake_mmio_lock, flags);
-	fdev->irqs_raised++;
+	memcpy(fdev->config_next, config, FAKE_MMIO_CONFIG_SIZE);
+	fdev->config_change_reads = after_reads;
+	if (!after_reads)
+		fake_mmio_apply_config(fdev);
 	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 
-	return generic_handle_irq_safe(fdev->irq);
+	if (!after_reads)
+		fake_mmio_deliver(fdev);
+}
+
+/**
+ * fake_mmio_power_loss - the platform resets the device
+ * @fdev: the emulated device
+ *
+ * What a power loss in suspend to RAM or power off does: a device reset
+ * that also forgets the transport state the driver programmed once, the
+ * legacy guest page size (QEMU clears it only in the reset of the device
+ * model, not on a STATUS = 0 write). A version 3 reset in progress ends.
+ */
+void fake_mmio_power_loss(struct fake_mmio_dev *fdev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	fake_mmio_reset(fdev);
+	fdev->guest_page_size = 0;
+	fdev->reset_pending = 0;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 }
 
 /**

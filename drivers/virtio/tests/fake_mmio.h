@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/*
- * An emulated virtio-mmio device for KUnit.
+/**
+ * DOC: emulated virtio-mmio device
  *
- * The device is a register file backed by C callbacks (logic_iomem) behind a
- * platform device named "virtio-mmio", so that the real virtio-mmio platform
- * driver binds to it. It logs every register access, moves buffers through
- * split virtqueues like a device would, and has an interrupt that the test
- * raises.
+ * An emulated virtio-mmio device for KUnit. Its registers are backed by C
+ * callbacks (logic_iomem) behind a platform device named "virtio-mmio", so
+ * the real virtio-mmio platform driver binds to it and registers a virtio
+ * device that a test driver can bind to. The device logs every register
+ * access, moves buffers through split virtqueues, and has a level-triggered
+ * interrupt line: it stays raised while INTERRUPT_STATUS is not zero.
+ *
+ * The device runs on "ticks" (fake_mmio_tick()): a notified queue is
+ * consumed a few ticks after the QUEUE_NOTIFY write, never inside it, as a
+ * device working beside the CPU would. A driver that polls its used ring
+ * ticks the device once per poll; an interrupt-driven test ticks it until
+ * its callback has run. See fake_mmio.c for the details and for what still
+ * differs from QEMU's virtio-mmio model.
  */
 
 #ifndef _VIRTIO_TESTS_FAKE_MMIO_H
@@ -36,6 +44,8 @@ struct virtio_device;
 #define FAKE_MMIO_FILL		0xa5
 /* RAM below this physical address is reachable with a bus offset. */
 #define FAKE_MMIO_BUS_WINDOW	SZ_4G
+/* Ticks from a QUEUE_NOTIFY write until the device consumes the queue. */
+#define FAKE_MMIO_COMPLETE_TICKS	3
 
 /**
  * struct fake_mmio_access - one register access seen by the device
@@ -63,6 +73,8 @@ struct fake_mmio_access {
  * @used: used ring bus address (QUEUE_USED_LOW/HIGH, modern)
  * @last_avail: next available ring index the device will consume
  * @used_idx: next used ring index the device will fill
+ * @kick_ticks: ticks left until the device consumes the queue after a
+ *	QUEUE_NOTIFY write, 0 if no notification is pending
  * @completed: buffers completed since the device was created
  */
 struct fake_mmio_queue {
@@ -76,6 +88,7 @@ struct fake_mmio_queue {
 	u64 used;
 	u16 last_avail;
 	u16 used_idx;
+	u32 kick_ticks;
 	unsigned int completed;
 };
 
@@ -85,13 +98,18 @@ struct fake_mmio_queue {
  *	a reset that completes only after the driver polled STATUS)
  * @device_id: DEVICE_ID register, 0 for %FAKE_MMIO_DEVICE_ID
  * @features: feature bits offered in addition to VIRTIO_F_VERSION_1, which
- *	a version 2 or 3 device always offers
+ *	a version 2 or 3 device always offers; a legacy device offers only
+ *	bits 0 to 31 of it, as QEMU's does
  * @num_queues: number of virtqueues (at most %FAKE_MMIO_MAX_QUEUES)
  * @num_max: QUEUE_NUM_MAX of every queue, 0 for %FAKE_MMIO_NUM_MAX
  * @bus_offset: if not 0, bus addresses of RAM below %FAKE_MMIO_BUS_WINDOW
  *	are its physical addresses plus this offset, as described to the DMA
  *	API by a dma_range_map on the platform device; the device then offers
- *	VIRTIO_F_ACCESS_PLATFORM, so that the driver uses the DMA API
+ *	VIRTIO_F_ACCESS_PLATFORM, so that the driver uses the DMA API. A legacy
+ *	device offers it too (QEMU's never does): it stands for a platform that
+ *	puts its legacy device behind an address translation
+ * @complete_ticks: ticks from a QUEUE_NOTIFY write until the device
+ *	consumes the queue, 0 for %FAKE_MMIO_COMPLETE_TICKS
  * @reset_polls: version 3: STATUS reads after a reset that still return
  *	the old status, 0 for %FAKE_MMIO_RESET_POLLS, or
  *	%FAKE_MMIO_RESET_NEVER for a device that never completes a reset
@@ -104,6 +122,7 @@ struct fake_mmio_config {
 	u32 num_max;
 	u64 bus_offset;
 	u32 reset_polls;
+	u32 complete_ticks;
 };
 
 /* STATUS reads a version 3 device takes to complete a reset. */
@@ -129,18 +148,23 @@ struct fake_mmio_config {
  *	%FAKE_MMIO_RESET_NEVER
  * @reset_pending: STATUS reads left before the last reset completes
  * @reset_status: what STATUS reads while the reset is pending
- * @guest_page_size: GUEST_PAGE_SIZE (legacy); 0 after every reset
+ * @guest_page_size: GUEST_PAGE_SIZE (legacy); kept by a device reset,
+ *	0 after a platform reset (fake_mmio_power_loss())
  * @queue_sel: QUEUE_SEL
  * @num_queues: number of virtqueues
  * @queues: device-side virtqueue state
  * @interrupt_status: INTERRUPT_STATUS
- * @config_generation: CONFIG_GENERATION
+ * @config_generation: CONFIG_GENERATION; bumped by every config change
  * @config: device-specific configuration space
- * @complete_on_notify: knob: complete available buffers on QUEUE_NOTIFY
+ * @config_next: configuration space of a change still to come
+ * @config_change_reads: configuration space reads until @config_next
+ *	replaces @config, 0 if no change is pending
+ * @complete_ticks: ticks from a QUEUE_NOTIFY write until the device
+ *	consumes the queue
  * @bus_offset: offset of bus addresses over physical addresses
- * @resets: number of device resets (STATUS = 0 writes)
  * @notifies: number of QUEUE_NOTIFY writes
- * @irqs_raised: number of interrupts the test raised
+ * @irqs_delivered: times the emulated interrupt controller signalled the
+ *	raised, unmasked line to the CPU
  * @errors: protocol violations seen (bad offsets, widths, ring addresses)
  * @priv: for the test
  * @log: register accesses, oldest first
@@ -148,7 +172,8 @@ struct fake_mmio_config {
  * @log_dropped: accesses not logged because @log was full
  *
  * All device state is protected by the lock of the emulated MMIO region:
- * access it through the helpers below while the device is live.
+ * access it through the helpers below while the device is live. Plain
+ * reads of a counter are fine between two driver calls of a test.
  */
 struct fake_mmio_dev {
 	struct kunit *test;
@@ -173,11 +198,12 @@ struct fake_mmio_dev {
 	u32 interrupt_status;
 	u32 config_generation;
 	u8 config[FAKE_MMIO_CONFIG_SIZE];
-	bool complete_on_notify;
+	u8 config_next[FAKE_MMIO_CONFIG_SIZE];
+	unsigned int config_change_reads;
+	u32 complete_ticks;
 	u64 bus_offset;
-	unsigned int resets;
 	unsigned int notifies;
-	unsigned int irqs_raised;
+	unsigned int irqs_delivered;
 	unsigned int errors;
 	void *priv;
 	struct fake_mmio_access log[FAKE_MMIO_LOG_SIZE];
@@ -195,10 +221,12 @@ const struct dev_pm_ops *fake_mmio_pm_ops(struct fake_mmio_dev *fdev);
 void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop);
 void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls);
 void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max);
-void fake_mmio_set_complete_on_notify(struct fake_mmio_dev *fdev, bool on);
-unsigned int fake_mmio_process_queue(struct fake_mmio_dev *fdev,
-				     unsigned int index);
-int fake_mmio_raise_irq(struct fake_mmio_dev *fdev);
+unsigned int fake_mmio_tick(struct fake_mmio_dev *fdev);
+void fake_mmio_change_config(struct fake_mmio_dev *fdev,
+			     const u8 config[FAKE_MMIO_CONFIG_SIZE],
+			     unsigned int after_reads);
+void fake_mmio_power_loss(struct fake_mmio_dev *fdev);
+bool fake_mmio_irq_line(struct fake_mmio_dev *fdev);
 void fake_mmio_get_queue(struct fake_mmio_dev *fdev, unsigned int index,
 			 struct fake_mmio_queue *q);
 u32 fake_mmio_get_status(struct fake_mmio_dev *fdev);

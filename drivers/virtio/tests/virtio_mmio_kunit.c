@@ -1,19 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/*
+/**
+ * DOC: virtio-mmio KUnit tests
+ *
  * KUnit tests for the virtio-mmio transport: queue setup and the system
  * sleep paths, normal and noirq, checked register by register on an
- * emulated device that the real virtio-mmio platform driver binds to.
+ * emulated device (fake_mmio.h) that the real virtio-mmio platform driver
+ * binds to, with a level-triggered interrupt and buffers the device uses
+ * a few ticks after the notification.
  *
  * A small virtio driver is registered by each test. It asks for three
  * queues of which the middle one has no name, so the third array entry gets
  * queue index 1: the transport must select queues by index, not by array
- * position.
+ * position. The suites whose cases share one device with the driver bound
+ * build it in their .init (mmio_test_init_noirq(), mmio_test_init_plain());
+ * everything is torn down by KUnit actions.
+ *
+ * The contract suites (virtio_mmio_probe, _noirq, _plain, _pfn) pin only
+ * the noirq PM contract; virtio_mmio_config checks the emulated device and
+ * the unchanged transport together; virtio_mmio_extras holds this series'
+ * own choices.
  */
 
 #include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
+#include <linux/irqdesc.h>
 #include <linux/irqflags.h>
 #include <linux/mm.h>
 #include <linux/platform_device.h>
@@ -42,6 +54,8 @@
 #define MMIO_TEST_POLLS		1000
 /* Bus address from which a legacy ring cannot be described by a PFN. */
 #define MMIO_TEST_PFN_LIMIT	BIT_ULL(32 + PAGE_SHIFT)
+/* Ticks an interrupt-driven wait gives the device before it gives up. */
+#define MMIO_TEST_TICKS		100
 
 /**
  * enum mmio_test_cycle - a system sleep transition through &dev_pm_ops
@@ -61,6 +75,7 @@ enum mmio_test_cycle {
  * @MMIO_TEST_FREEZE_NOIRQ: &virtio_driver.freeze_noirq
  * @MMIO_TEST_RESTORE_NOIRQ: &virtio_driver.restore_noirq
  * @MMIO_TEST_RESTORE_CB: &virtio_driver.restore
+ * @MMIO_TEST_CONFIG_CHANGED: &virtio_driver.config_changed
  * @MMIO_TEST_NR_CALLS: number of counted callbacks
  */
 enum mmio_test_call {
@@ -68,6 +83,7 @@ enum mmio_test_call {
 	MMIO_TEST_FREEZE_NOIRQ,
 	MMIO_TEST_RESTORE_NOIRQ,
 	MMIO_TEST_RESTORE_CB,
+	MMIO_TEST_CONFIG_CHANGED,
 	MMIO_TEST_NR_CALLS,
 };
 
@@ -119,14 +135,24 @@ struct mmio_test_run {
  * @probe_err: return value of the last find_vqs() of the driver
  * @poll_in_restore_noirq: restore_noirq moves a buffer through the last
  *	queue by polling
+ * @post_in_restore_noirq: restore_noirq also posts @buf2 on the first
+ *	queue, for the interrupt handler to collect later
  * @restore_noirq_len: length of that buffer as the device reported it, or
  *	a negative error code
+ * @restore_noirq_polls: polls of the used ring it took
+ * @restore_noirq_end: log length when restore_noirq returned
  * @restore_noirq_irqs_off: local interrupts were disabled in restore_noirq
  * @status_at_restore: device status when the restore callback ran
+ * @after_suspend: if set, run between the suspend and suspend_noirq phases
+ *	of mmio_test_cycle()
  * @calls: calls of each driver callback, by &enum mmio_test_call
+ * @config_changed_at: log length at the last config_changed call
+ * @cb_calls: calls of the virtqueue callbacks
  * @cb_bufs: buffers the virtqueue callbacks got back
  * @cb_len: length of the last of them
+ * @cb_token: token of the last of them
  * @buf: receive buffer
+ * @buf2: second receive buffer
  */
 struct mmio_test_ctx {
 	struct kunit *test;
@@ -138,13 +164,21 @@ struct mmio_test_ctx {
 	struct virtqueue *vqs[MMIO_TEST_NVQS];
 	int probe_err;
 	bool poll_in_restore_noirq;
+	bool post_in_restore_noirq;
 	int restore_noirq_len;
+	unsigned int restore_noirq_polls;
+	unsigned int restore_noirq_end;
 	bool restore_noirq_irqs_off;
 	u32 status_at_restore;
+	void (*after_suspend)(struct mmio_test_ctx *ctx);
 	unsigned int calls[MMIO_TEST_NR_CALLS];
+	unsigned int config_changed_at;
+	unsigned int cb_calls;
 	unsigned int cb_bufs;
 	unsigned int cb_len;
+	void *cb_token;
 	u8 *buf;
+	u8 *buf2;
 };
 
 /**
@@ -178,10 +212,13 @@ static void mmio_test_vq_done(struct virtqueue *vq)
 {
 	struct mmio_test_ctx *ctx = vq->vdev->priv;
 	unsigned int len;
+	void *token;
 
-	while (virtqueue_get_buf(vq, &len)) {
+	ctx->cb_calls++;
+	while ((token = virtqueue_get_buf(vq, &len))) {
 		ctx->cb_bufs++;
 		ctx->cb_len = len;
+		ctx->cb_token = token;
 	}
 }
 
@@ -248,36 +285,85 @@ static struct mmio_test_ctx *mmio_test_count(struct virtio_device *vdev,
 }
 
 /**
+ * mmio_test_post - post a receive buffer on a queue and kick the device
+ * @vq: the virtqueue
+ * @buf: the buffer, %MMIO_TEST_BUF_SIZE bytes, cleared first; also the token
+ * @gfp: allocation flags for virtqueue_add_inbuf()
+ *
+ * Return: 0 or the error of virtqueue_add_inbuf().
+ */
+static int mmio_test_post(struct virtqueue *vq, u8 *buf, gfp_t gfp)
+{
+	struct scatterlist sg;
+	int err;
+
+	memset(buf, 0, MMIO_TEST_BUF_SIZE);
+	sg_init_one(&sg, buf, MMIO_TEST_BUF_SIZE);
+	err = virtqueue_add_inbuf(vq, &sg, 1, buf, gfp);
+	if (!err)
+		virtqueue_kick(vq);
+	return err;
+}
+
+/**
  * mmio_test_poll_buffer - move one buffer through a queue without interrupts
  * @ctx: the test context
  * @vq: the virtqueue
+ * @polls: if not NULL, set to the number of polls that found nothing
  *
- * Adds the receive buffer, kicks the device and polls the used ring; the
- * emulated device completes the buffer on the notification.
+ * Posts the receive buffer and polls the used ring, as a driver does in
+ * the noirq phase; the device gets one tick per poll, and uses the buffer
+ * only some ticks after the notification.
  *
  * Return: the length the device wrote, or a negative error code.
  */
 static int mmio_test_poll_buffer(struct mmio_test_ctx *ctx,
-				 struct virtqueue *vq)
+				 struct virtqueue *vq, unsigned int *polls)
 {
-	struct scatterlist sg;
 	unsigned int len, i;
 	int err;
 
-	memset(ctx->buf, 0, MMIO_TEST_BUF_SIZE);
-	sg_init_one(&sg, ctx->buf, MMIO_TEST_BUF_SIZE);
-	err = virtqueue_add_inbuf(vq, &sg, 1, ctx->buf, GFP_ATOMIC);
+	err = mmio_test_post(vq, ctx->buf, GFP_ATOMIC);
 	if (err)
 		return err;
-	virtqueue_kick(vq);
 
 	for (i = 0; i < MMIO_TEST_POLLS; i++) {
-		if (virtqueue_get_buf(vq, &len) == ctx->buf)
+		if (virtqueue_get_buf(vq, &len) == ctx->buf) {
+			if (polls)
+				*polls = i;
 			return len;
-		cpu_relax();
+		}
+		fake_mmio_tick(ctx->fdev);
 	}
 
 	return -ETIMEDOUT;
+}
+
+/**
+ * mmio_test_irq_buffer - move one buffer through a queue, interrupt driven
+ * @ctx: the test context
+ * @vq: the virtqueue
+ *
+ * Posts the receive buffer and lets the device run until the virtqueue
+ * callback, called from the interrupt handler, has collected it.
+ *
+ * Return: the length the device wrote, or a negative error code.
+ */
+static int mmio_test_irq_buffer(struct mmio_test_ctx *ctx,
+				struct virtqueue *vq)
+{
+	unsigned int i;
+	int err;
+
+	ctx->cb_token = NULL;
+	err = mmio_test_post(vq, ctx->buf, GFP_KERNEL);
+	if (err)
+		return err;
+
+	for (i = 0; i < MMIO_TEST_TICKS && ctx->cb_token != ctx->buf; i++)
+		fake_mmio_tick(ctx->fdev);
+
+	return ctx->cb_token == ctx->buf ? ctx->cb_len : -ETIMEDOUT;
 }
 
 /**
@@ -319,7 +405,8 @@ static int mmio_test_freeze_noirq(struct virtio_device *vdev)
  * mmio_test_restore_noirq - &virtio_driver.restore_noirq
  * @vdev: the virtio device
  *
- * Marks the device ready and, if asked to, moves a buffer by polling.
+ * Marks the device ready and, if asked to, posts a buffer on the first
+ * queue and moves one through the last queue by polling.
  *
  * Return: 0.
  */
@@ -330,9 +417,14 @@ static int mmio_test_restore_noirq(struct virtio_device *vdev)
 
 	ctx->restore_noirq_irqs_off = irqs_disabled();
 	virtio_device_ready_noirq(vdev);
+	if (ctx->post_in_restore_noirq &&
+	    mmio_test_post(ctx->vqs[0], ctx->buf2, GFP_ATOMIC))
+		return -EIO;
 	if (ctx->poll_in_restore_noirq)
 		ctx->restore_noirq_len =
-			mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx));
+			mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx),
+					      &ctx->restore_noirq_polls);
+	ctx->restore_noirq_end = fake_mmio_log_len(ctx->fdev);
 
 	return 0;
 }
@@ -349,6 +441,20 @@ static int mmio_test_restore_keep(struct virtio_device *vdev)
 
 	ctx->status_at_restore = fake_mmio_get_status(ctx->fdev);
 	return 0;
+}
+
+/**
+ * mmio_test_config_changed - &virtio_driver.config_changed
+ * @vdev: the virtio device
+ *
+ * Counts the call and notes where in the register log it came.
+ */
+static void mmio_test_config_changed(struct virtio_device *vdev)
+{
+	struct mmio_test_ctx *ctx = mmio_test_count(vdev,
+						    MMIO_TEST_CONFIG_CHANGED);
+
+	ctx->config_changed_at = fake_mmio_log_len(ctx->fdev);
 }
 
 /**
@@ -408,6 +514,7 @@ static struct virtio_driver mmio_test_noirq_driver = {
 	.restore	= mmio_test_restore_keep,
 	.freeze_noirq	= mmio_test_freeze_noirq,
 	.restore_noirq	= mmio_test_restore_noirq,
+	.config_changed	= mmio_test_config_changed,
 };
 
 /* No noirq callbacks: tears its queues down and sets them up again. */
@@ -461,6 +568,8 @@ static struct mmio_test_ctx *mmio_test_new_dev(struct kunit *test,
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->buf = kunit_kzalloc(test, MMIO_TEST_BUF_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->buf);
+	ctx->buf2 = kunit_kzalloc(test, MMIO_TEST_BUF_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->buf2);
 
 	ctx->test = test;
 	ctx->probe_err = -EPROBE_DEFER;
@@ -499,7 +608,7 @@ static struct mmio_test_ctx *mmio_test_new_dev(struct kunit *test,
  * @nqueues: named queues, see mmio_test_new_dev()
  *
  * The device has the version of the test parameter. The log starts with
- * the driver's probe.
+ * the registration of the device by virtio-mmio.
  *
  * Return: the test context.
  */
@@ -512,12 +621,41 @@ static struct mmio_test_ctx *mmio_test_setup(struct kunit *test,
 	struct mmio_test_ctx *ctx;
 
 	ctx = mmio_test_new_dev(test, &cfg, drv, nqueues);
-	fake_mmio_log_clear(ctx->fdev);
 	mmio_test_register(test, drv);
 	KUNIT_ASSERT_EQ(test, ctx->probe_err, 0);
 	KUNIT_ASSERT_EQ(test, ctx->fdev->errors, 0);
 
 	return ctx;
+}
+
+/**
+ * mmio_test_init_noirq - suite .init: the noirq test driver on a device
+ * @test: the test
+ *
+ * Builds a device of the version of the test parameter with two queues,
+ * binds the noirq-capable test driver and leaves the context in
+ * test->priv. KUnit actions tear it all down.
+ *
+ * Return: 0.
+ */
+static int mmio_test_init_noirq(struct kunit *test)
+{
+	test->priv = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
+	return 0;
+}
+
+/**
+ * mmio_test_init_plain - suite .init: the plain test driver on a device
+ * @test: the test
+ *
+ * As mmio_test_init_noirq(), with the driver that has no noirq callbacks.
+ *
+ * Return: 0.
+ */
+static int mmio_test_init_plain(struct kunit *test)
+{
+	test->priv = mmio_test_setup(test, &mmio_test_plain_driver, 2);
+	return 0;
 }
 
 /**
@@ -593,7 +731,8 @@ static int mmio_test_noirq_phase(struct mmio_test_ctx *ctx,
  * @run: filled with the results and the log marks of each phase
  *
  * A phase that fails does not stop the transition: the PM core carries on
- * resuming the device too.
+ * resuming the device too. Suspend to RAM and power off lose power in
+ * between: the platform resets the device (fake_mmio_power_loss()).
  */
 static void mmio_test_cycle(struct mmio_test_ctx *ctx,
 			    enum mmio_test_cycle cycle,
@@ -606,8 +745,12 @@ static void mmio_test_cycle(struct mmio_test_ctx *ctx,
 
 	run->mark[0] = fake_mmio_log_len(ctx->fdev);
 	run->ret[0] = ph.suspend(dev);
+	if (ctx->after_suspend)
+		ctx->after_suspend(ctx);
 	run->mark[1] = fake_mmio_log_len(ctx->fdev);
 	run->ret[1] = mmio_test_noirq_phase(ctx, ph.suspend_noirq);
+	if (cycle != MMIO_TEST_THAW)
+		fake_mmio_power_loss(ctx->fdev);
 	run->mark[2] = fake_mmio_log_len(ctx->fdev);
 	run->ret[2] = mmio_test_noirq_phase(ctx, ph.resume_noirq);
 	run->mark[3] = fake_mmio_log_len(ctx->fdev);
@@ -814,6 +957,44 @@ static void mmio_test_expect_writes(struct kunit *test,
 }
 
 /**
+ * mmio_test_expect_page_size_after_resets - legacy page size after resets
+ * @test: the test
+ * @fdev: the emulated device
+ * @from: first log index
+ * @to: log index to stop at (exclusive)
+ * @resets: number of resets expected in [@from, @to)
+ *
+ * A legacy device gets GUEST_PAGE_SIZE = PAGE_SIZE right after every
+ * STATUS = 0 write, the very next access; a modern device never does.
+ */
+static void mmio_test_expect_page_size_after_resets(struct kunit *test,
+						    struct fake_mmio_dev *fdev,
+						    unsigned int from,
+						    unsigned int to,
+						    unsigned int resets)
+{
+	unsigned int n = 0;
+	int i = from;
+
+	while ((i = fake_mmio_log_find(fdev, i, true, VIRTIO_MMIO_STATUS,
+				       0)) >= 0 && i < (int)to) {
+		if (fdev->version == 1)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    fake_mmio_log_find(fdev, i, true,
+							       VIRTIO_MMIO_GUEST_PAGE_SIZE,
+							       PAGE_SIZE),
+					    i + 1, "reset %u", n);
+		n++;
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, n, resets);
+	if (fdev->version != 1)
+		KUNIT_EXPECT_EQ(test, fake_mmio_log_count(fdev, from, to, true,
+							  VIRTIO_MMIO_GUEST_PAGE_SIZE),
+				0);
+}
+
+/**
  * mmio_test_ram_in_bus_window - whether a bus offset can reach all RAM
  *
  * Return: true if all directly mapped RAM lies below
@@ -846,13 +1027,12 @@ KUNIT_ARRAY_PARAM_DESC(mmio_test_cycle, mmio_test_cycles, desc);
 static void probe_programs_queues_by_index(struct kunit *test)
 {
 	const struct mmio_test_param *param = test->param_value;
-	struct mmio_test_ctx *ctx;
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_seq *exp;
 	unsigned int end;
 
 	exp = kunit_kzalloc(test, sizeof(*exp), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, exp);
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	end = fake_mmio_log_len(ctx->fdev);
 
 	/* The unnamed entry gets no queue; the next one gets index 1. */
@@ -877,28 +1057,28 @@ static void probe_programs_queues_by_index(struct kunit *test)
 			2);
 	KUNIT_EXPECT_EQ(test, fake_mmio_get_status(ctx->fdev),
 			mmio_test_ready_status(param->version));
+	/* The reset of the registration gave a legacy device its page size. */
+	mmio_test_expect_page_size_after_resets(test, ctx->fdev, 0, end, 1);
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 	KUNIT_EXPECT_EQ(test, ctx->fdev->log_dropped, 0);
 }
 
 /*
- * A full transition with a noirq driver: resume_noirq resets once and
- * reprograms each queue by index; no other phase writes anything.
+ * A full transition with a noirq driver: resume_noirq resets once, gives a
+ * legacy device its page size again (lost with the power in suspend to RAM
+ * and power off) and reprograms each queue by index; no other phase writes
+ * anything.
  */
 static void noirq_cycle_reprograms_queues_by_index(struct kunit *test)
 {
 	const struct mmio_test_param *param = test->param_value;
+	struct mmio_test_ctx *ctx = test->priv;
+	struct fake_mmio_dev *fdev = ctx->fdev;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 	struct mmio_test_seq *exp;
-	struct fake_mmio_dev *fdev;
-	unsigned int resets;
 
 	exp = kunit_kzalloc(test, sizeof(*exp), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, exp);
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
-	fdev = ctx->fdev;
-	resets = fdev->resets;
 
 	mmio_test_cycle(ctx, param->cycle, &run);
 	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
@@ -925,7 +1105,8 @@ static void noirq_cycle_reprograms_queues_by_index(struct kunit *test)
 	/* resume: no reset, no write at all; the device is live already. */
 	KUNIT_EXPECT_EQ(test, fake_mmio_log_writes(fdev, run.mark[3],
 						   run.mark[4], NULL, 0), 0);
-	KUNIT_EXPECT_EQ(test, fdev->resets, resets + 1);
+	mmio_test_expect_page_size_after_resets(test, fdev, run.mark[0],
+						run.mark[4], 1);
 	KUNIT_EXPECT_EQ(test, ctx->status_at_restore,
 			mmio_test_ready_status(param->version));
 	KUNIT_EXPECT_EQ(test, fake_mmio_get_status(fdev),
@@ -948,11 +1129,10 @@ static void noirq_restore_reuses_ring_memory(struct kunit *test)
 	struct fake_mmio_queue before[MMIO_TEST_DEV_QUEUES];
 	struct fake_mmio_queue after[MMIO_TEST_DEV_QUEUES];
 	struct virtqueue *vqs[MMIO_TEST_NVQS];
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 	unsigned int i;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	memcpy(vqs, ctx->vqs, sizeof(vqs));
 	for (i = 0; i < MMIO_TEST_DEV_QUEUES; i++)
 		fake_mmio_get_queue(ctx->fdev, i, &before[i]);
@@ -976,21 +1156,65 @@ static void noirq_restore_reuses_ring_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
-/* restore_noirq moves a buffer by polling, with no interrupt at all. */
+/**
+ * mmio_test_expect_one_irq - the handler ran once, after restore_noirq
+ * @ctx: the test context, after a suspend/resume transition
+ * @run: the transition
+ *
+ * Nothing in restore_noirq read or acknowledged an interrupt. The buffers
+ * the device used meanwhile left the line raised, so once resume_noirq
+ * unmasked it the handler ran, exactly once, and acknowledged them; the
+ * line is low again.
+ */
+static void mmio_test_expect_one_irq(struct mmio_test_ctx *ctx,
+				     const struct mmio_test_run *run)
+{
+	struct kunit *test = ctx->test;
+	int ack;
+
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run->mark[0],
+						  ctx->restore_noirq_end, false,
+						  VIRTIO_MMIO_INTERRUPT_STATUS),
+			0);
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev,
+						  ctx->restore_noirq_end,
+						  run->mark[3], false,
+						  VIRTIO_MMIO_INTERRUPT_STATUS),
+			1);
+	ack = fake_mmio_log_find(ctx->fdev, ctx->restore_noirq_end, true,
+				 VIRTIO_MMIO_INTERRUPT_ACK,
+				 VIRTIO_MMIO_INT_VRING);
+	KUNIT_EXPECT_GE(test, ack, 0);
+	KUNIT_EXPECT_LT(test, ack, (int)run->mark[3]);
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run->mark[3],
+						  run->mark[4], false,
+						  VIRTIO_MMIO_INTERRUPT_STATUS),
+			0);
+	KUNIT_EXPECT_FALSE(test, fake_mmio_irq_line(ctx->fdev));
+}
+
+/*
+ * restore_noirq moves a buffer by polling, with no interrupt: the device
+ * uses it only some ticks after the kick, so the poll loop has to go round
+ * several times. The used buffer left the level-triggered line raised;
+ * when interrupts come back the handler runs once and finds nothing, so
+ * the polled buffer is not handed to the callback a second time.
+ */
 static void noirq_restore_polls_buffer_without_irq(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
 	struct fake_mmio_queue q;
-	struct mmio_test_ctx *ctx;
 	int notify;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	ctx->poll_in_restore_noirq = true;
 
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	KUNIT_EXPECT_EQ(test, run.ret[2], 0);
 	KUNIT_EXPECT_EQ(test, run.ret[3], 0);
 	KUNIT_EXPECT_EQ(test, ctx->restore_noirq_len, MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ctx->restore_noirq_polls,
+			FAKE_MMIO_COMPLETE_TICKS);
 	KUNIT_EXPECT_EQ(test, ctx->buf[0], FAKE_MMIO_FILL);
 	KUNIT_EXPECT_EQ(test, ctx->buf[MMIO_TEST_BUF_SIZE - 1], FAKE_MMIO_FILL);
 
@@ -1002,32 +1226,63 @@ static void noirq_restore_polls_buffer_without_irq(struct kunit *test)
 			fake_mmio_log_find(ctx->fdev, run.mark[2], true,
 					   VIRTIO_MMIO_STATUS,
 					   mmio_test_ready_status(ctx->fdev->version)));
-	KUNIT_EXPECT_LT(test, notify, (int)run.mark[3]);
+	KUNIT_EXPECT_LT(test, notify, (int)ctx->restore_noirq_end);
 	fake_mmio_get_queue(ctx->fdev, 1, &q);
 	KUNIT_EXPECT_EQ(test, q.completed, 1);
 	fake_mmio_get_queue(ctx->fdev, 0, &q);
 	KUNIT_EXPECT_EQ(test, q.completed, 0);
 
-	/* Nobody raised or handled an interrupt. */
-	KUNIT_EXPECT_EQ(test, ctx->fdev->irqs_raised, 0);
+	mmio_test_expect_one_irq(ctx, &run);
 	KUNIT_EXPECT_EQ(test, ctx->cb_bufs, 0);
-	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run.mark[0],
-						  run.mark[4], false,
-						  VIRTIO_MMIO_INTERRUPT_STATUS),
-			0);
 	KUNIT_EXPECT_TRUE(test, ctx->restore_noirq_irqs_off);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
+}
+
+/*
+ * A buffer the device uses while the driver polls another queue in the
+ * noirq phase raises the line, which stays raised while device interrupts
+ * are off. When they come back the handler runs once: the callback gets
+ * that buffer once, the polled one is not handed out again, and the
+ * handler says it handled the interrupt (no unhandled count towards
+ * "nobody cared").
+ */
+static void noirq_used_buffer_interrupts_when_irqs_return(struct kunit *test)
+{
+	struct mmio_test_ctx *ctx = test->priv;
+	struct mmio_test_run run = { };
+	unsigned int unhandled, len;
+
+	ctx->poll_in_restore_noirq = true;
+	ctx->post_in_restore_noirq = true;
+	unhandled = irq_to_desc(ctx->fdev->irq)->irqs_unhandled;
+
+	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+	KUNIT_EXPECT_EQ(test, run.ret[2], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[3], 0);
+	KUNIT_EXPECT_EQ(test, ctx->restore_noirq_len, MMIO_TEST_BUF_SIZE);
+
+	mmio_test_expect_one_irq(ctx, &run);
+	KUNIT_EXPECT_EQ(test, ctx->cb_calls, 1);
+	KUNIT_EXPECT_EQ(test, ctx->cb_bufs, 1);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->cb_token, (void *)ctx->buf2);
+	KUNIT_EXPECT_EQ(test, ctx->cb_len, MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ctx->buf2[0], FAKE_MMIO_FILL);
+	KUNIT_EXPECT_EQ(test, irq_to_desc(ctx->fdev->irq)->irqs_unhandled,
+			unhandled);
+
+	/* Nothing is left on either queue. */
+	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(ctx->vqs[0], &len));
+	KUNIT_EXPECT_NULL(test, virtqueue_get_buf(mmio_test_last_vq(ctx), &len));
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
 /* After a noirq restore both queues move buffers, interrupt driven. */
 static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
-	struct scatterlist sg;
 	unsigned int i;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	KUNIT_ASSERT_EQ(test, run.ret[2], 0);
 	KUNIT_ASSERT_EQ(test, run.ret[3], 0);
@@ -1040,16 +1295,9 @@ static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 			continue;
 
 		ctx->cb_bufs = 0;
-		ctx->cb_len = 0;
-		memset(ctx->buf, 0, MMIO_TEST_BUF_SIZE);
-		sg_init_one(&sg, ctx->buf, MMIO_TEST_BUF_SIZE);
-		KUNIT_ASSERT_EQ(test, virtqueue_add_inbuf(vq, &sg, 1, ctx->buf,
-							  GFP_KERNEL), 0);
-		KUNIT_EXPECT_TRUE(test, virtqueue_kick(vq));
-		KUNIT_EXPECT_EQ(test, fake_mmio_raise_irq(ctx->fdev), 0);
-
+		KUNIT_EXPECT_EQ(test, mmio_test_irq_buffer(ctx, vq),
+				MMIO_TEST_BUF_SIZE);
 		KUNIT_EXPECT_EQ(test, ctx->cb_bufs, 1);
-		KUNIT_EXPECT_EQ(test, ctx->cb_len, MMIO_TEST_BUF_SIZE);
 		KUNIT_EXPECT_EQ(test, ctx->buf[0], FAKE_MMIO_FILL);
 		KUNIT_EXPECT_GE(test, fake_mmio_log_find(ctx->fdev, mark, true,
 							 VIRTIO_MMIO_QUEUE_NOTIFY,
@@ -1060,14 +1308,19 @@ static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 						   VIRTIO_MMIO_INTERRUPT_ACK,
 						   VIRTIO_MMIO_INT_VRING), 0);
 	}
-	KUNIT_EXPECT_EQ(test, ctx->fdev->interrupt_status, 0);
+	KUNIT_EXPECT_FALSE(test, fake_mmio_irq_line(ctx->fdev));
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
-/*
- * After a suspend/resume cycle whose noirq restore failed with @err: suspend
- * went well, resume failed with -EIO, FAILED is set, the driver's
- * restore_noirq never ran, and the queues refuse a new buffer at once.
+/**
+ * mmio_test_expect_noirq_restore_failed - check a failed noirq restore
+ * @ctx: the test context
+ * @run: the suspend/resume transition
+ * @err: the error resume_noirq was to return
+ *
+ * Suspend went well, resume_noirq failed with @err and resume with -EIO,
+ * FAILED is set, the driver's restore_noirq never ran, and the queues
+ * refuse a new buffer at once.
  */
 static void mmio_test_expect_noirq_restore_failed(struct mmio_test_ctx *ctx,
 						  const struct mmio_test_run *run,
@@ -1098,11 +1351,10 @@ static void mmio_test_expect_noirq_restore_failed(struct mmio_test_ctx *ctx,
 static void features_ok_dropped_fails_noirq_restore(struct kunit *test)
 {
 	const struct mmio_test_param *param = test->param_value;
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 	u32 status;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	fake_mmio_set_drop_features_ok(ctx->fdev, true);
 
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
@@ -1131,13 +1383,62 @@ static void features_ok_dropped_fails_noirq_restore(struct kunit *test)
 			-ENOENT);
 }
 
+/* A configuration space with every byte changed. */
+static const u8 mmio_test_new_config[FAKE_MMIO_CONFIG_SIZE] = {
+	0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+};
+
+/**
+ * mmio_test_change_config - &mmio_test_ctx.after_suspend: change the config
+ * @ctx: the test context
+ *
+ * The device changes its configuration space at once and interrupts.
+ */
+static void mmio_test_change_config(struct mmio_test_ctx *ctx)
+{
+	fake_mmio_change_config(ctx->fdev, mmio_test_new_config, 0);
+}
+
+/*
+ * A config change interrupt after the driver's freeze: the handler runs
+ * while config delivery is off, so the change waits; restore_noirq sets
+ * DRIVER_OK and the noirq config enable delivers it, exactly once, in
+ * resume_noirq; resume does not deliver it again.
+ */
+static void config_change_while_suspended_delivered_once(struct kunit *test)
+{
+	struct mmio_test_ctx *ctx = test->priv;
+	struct mmio_test_run run = { };
+
+	ctx->after_suspend = mmio_test_change_config;
+	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[2], 0);
+	KUNIT_EXPECT_EQ(test, run.ret[3], 0);
+
+	/* The interrupt came and was acknowledged before suspend_noirq. */
+	KUNIT_EXPECT_GE(test, fake_mmio_log_find(ctx->fdev, run.mark[0], true,
+						 VIRTIO_MMIO_INTERRUPT_ACK,
+						 VIRTIO_MMIO_INT_CONFIG |
+						 VIRTIO_MMIO_INT_VRING), 0);
+	KUNIT_EXPECT_LT(test, fake_mmio_log_find(ctx->fdev, run.mark[0], true,
+						 VIRTIO_MMIO_INTERRUPT_ACK,
+						 VIRTIO_MMIO_INT_CONFIG |
+						 VIRTIO_MMIO_INT_VRING),
+			(int)run.mark[1]);
+
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_CONFIG_CHANGED], 1);
+	KUNIT_EXPECT_GT(test, ctx->config_changed_at, run.mark[2]);
+	KUNIT_EXPECT_LE(test, ctx->config_changed_at, run.mark[3]);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
+}
+
 /* Without noirq callbacks, suspend_noirq and resume_noirq touch nothing. */
 static void plain_driver_noirq_phases_do_nothing(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 
-	ctx = mmio_test_setup(test, &mmio_test_plain_driver, 2);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 
 	KUNIT_EXPECT_EQ(test, run.ret[1], 0);
@@ -1158,15 +1459,12 @@ static void plain_driver_noirq_phases_do_nothing(struct kunit *test)
 static void plain_driver_restore_reinits_fully(struct kunit *test)
 {
 	const struct mmio_test_param *param = test->param_value;
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 	struct mmio_test_seq *exp;
-	unsigned int resets;
 
 	exp = kunit_kzalloc(test, sizeof(*exp), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, exp);
-	ctx = mmio_test_setup(test, &mmio_test_plain_driver, 2);
-	resets = ctx->fdev->resets;
 
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	KUNIT_ASSERT_EQ(test, run.ret[0], 0);
@@ -1181,8 +1479,14 @@ static void plain_driver_restore_reinits_fully(struct kunit *test)
 	mmio_test_expect_writes(test, ctx->fdev, run.mark[3], run.mark[4],
 				NULL, exp, "resume");
 
-	/* One reset in freeze (the driver's), one in the core's restore. */
-	KUNIT_EXPECT_EQ(test, ctx->fdev->resets, resets + 2);
+	/*
+	 * One reset in freeze (the driver's), one in the core's restore, each
+	 * followed by the legacy page size.
+	 */
+	mmio_test_expect_page_size_after_resets(test, ctx->fdev, run.mark[0],
+						run.mark[4], 2);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->guest_page_size,
+			param->version == 1 ? PAGE_SIZE : 0);
 	KUNIT_EXPECT_EQ(test, ctx->status_at_restore,
 			mmio_test_ready_status(param->version) &
 			~VIRTIO_CONFIG_S_DRIVER_OK);
@@ -1190,8 +1494,87 @@ static void plain_driver_restore_reinits_fully(struct kunit *test)
 			mmio_test_ready_status(param->version));
 
 	/* The queue set up by restore works. */
-	KUNIT_EXPECT_EQ(test, mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx)),
+	KUNIT_EXPECT_EQ(test, mmio_test_irq_buffer(ctx, mmio_test_last_vq(ctx)),
 			MMIO_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
+}
+
+/**
+ * mmio_test_config_value - a 64-bit field of a configuration space
+ * @config: the configuration space, little endian
+ *
+ * Return: the field at offset 0.
+ */
+static u64 mmio_test_config_value(const u8 config[FAKE_MMIO_CONFIG_SIZE])
+{
+	u64 val = 0;
+	int i;
+
+	for (i = FAKE_MMIO_CONFIG_SIZE - 1; i >= 0; i--)
+		val = val << 8 | config[i];
+	return val;
+}
+
+/*
+ * A config change raises the level-triggered line with INT_CONFIG: the
+ * handler acknowledges it and the driver's config_changed runs once; a
+ * modern device bumps CONFIG_GENERATION by one. The driver then reads the
+ * new value.
+ */
+static void config_change_interrupt_bumps_generation(struct kunit *test)
+{
+	const struct mmio_test_param *param = test->param_value;
+	struct mmio_test_ctx *ctx = test->priv;
+	u32 generation = ctx->fdev->config_generation;
+	unsigned int mark = fake_mmio_log_len(ctx->fdev);
+
+	fake_mmio_change_config(ctx->fdev, mmio_test_new_config, 0);
+
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_CONFIG_CHANGED], 1);
+	KUNIT_EXPECT_GE(test, fake_mmio_log_find(ctx->fdev, mark, true,
+						 VIRTIO_MMIO_INTERRUPT_ACK,
+						 VIRTIO_MMIO_INT_CONFIG |
+						 VIRTIO_MMIO_INT_VRING), 0);
+	KUNIT_EXPECT_FALSE(test, fake_mmio_irq_line(ctx->fdev));
+	KUNIT_EXPECT_EQ(test, ctx->fdev->config_generation, generation + 1);
+	KUNIT_EXPECT_EQ(test, virtio_cread64(ctx->vdev, 0),
+			mmio_test_config_value(mmio_test_new_config));
+	/* Only a modern device has the register; legacy reads none. */
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, mark, UINT_MAX,
+						  false,
+						  VIRTIO_MMIO_CONFIG_GENERATION) > 0,
+			param->version != 1);
+	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
+}
+
+/*
+ * A config change that lands between the two halves of a 64-bit read:
+ * CONFIG_GENERATION changed, so the driver reads the field again and gets
+ * the new value whole, never half old and half new. The interrupt of the
+ * change then reaches the driver once.
+ */
+static void config_read_retries_on_generation_change(struct kunit *test)
+{
+	struct mmio_test_ctx *ctx = test->priv;
+	unsigned int mark = fake_mmio_log_len(ctx->fdev);
+
+	fake_mmio_change_config(ctx->fdev, mmio_test_new_config, 2);
+	KUNIT_EXPECT_EQ(test, virtio_cread64(ctx->vdev, 0),
+			mmio_test_config_value(mmio_test_new_config));
+	/* Each half twice: the first round was thrown away. */
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, mark, UINT_MAX,
+						  false, VIRTIO_MMIO_CONFIG),
+			2);
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, mark, UINT_MAX,
+						  false, VIRTIO_MMIO_CONFIG + 4),
+			2);
+
+	/* The line went up during the read; the CPU takes it now. */
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_CONFIG_CHANGED], 0);
+	KUNIT_EXPECT_TRUE(test, fake_mmio_irq_line(ctx->fdev));
+	fake_mmio_tick(ctx->fdev);
+	KUNIT_EXPECT_EQ(test, ctx->calls[MMIO_TEST_CONFIG_CHANGED], 1);
+	KUNIT_EXPECT_FALSE(test, fake_mmio_irq_line(ctx->fdev));
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
@@ -1286,9 +1669,14 @@ static void restore_access_counts(struct kunit *test)
 #endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
 
 /*
- * A legacy ring cannot be above 2^(32 + PAGE_SHIFT): with all RAM there on
- * the bus, queue setup fails and no QUEUE_PFN is ever programmed, where a
- * modern device takes the 64-bit addresses and moves buffers.
+ * A legacy ring cannot be above 2^(32 + PAGE_SHIFT). The platform hands
+ * out rings above that window: all RAM is behind a bus offset of 2^44 and
+ * the coherent DMA mask is widened to 64 bits after virtio-mmio set it
+ * (the legacy device offers VIRTIO_F_ACCESS_PLATFORM, so the rings come
+ * from the DMA API). Queue setup then fails with -E2BIG and no truncated
+ * PFN is ever programmed; probe fails, the device is left FAILED and no
+ * queue is left behind. A modern device takes the 64-bit addresses and
+ * moves buffers.
  */
 static void legacy_ring_above_pfn_limit_never_programmed(struct kunit *test)
 {
@@ -1297,14 +1685,18 @@ static void legacy_ring_above_pfn_limit_never_programmed(struct kunit *test)
 		.version = param->version,
 		.bus_offset = MMIO_TEST_PFN_LIMIT,
 	};
-	struct fake_mmio_access w[8];
+	struct fake_mmio_access w[16];
 	struct mmio_test_ctx *ctx;
+	struct device *dma_dev;
 	unsigned int n, i;
 
 	if (!mmio_test_ram_in_bus_window())
 		kunit_skip(test, "RAM above the bus window of the emulated device");
 
 	ctx = mmio_test_new_dev(test, &cfg, &mmio_test_noirq_driver, 2);
+	dma_dev = &ctx->fdev->pdev->dev;
+	KUNIT_ASSERT_EQ(test, dma_set_coherent_mask(dma_dev, DMA_BIT_MASK(64)),
+			0);
 	fake_mmio_log_clear(ctx->fdev);
 	mmio_test_register(test, &mmio_test_noirq_driver);
 
@@ -1313,24 +1705,21 @@ static void legacy_ring_above_pfn_limit_never_programmed(struct kunit *test)
 		KUNIT_EXPECT_GE(test, virtqueue_get_desc_addr(ctx->vqs[0]),
 				MMIO_TEST_PFN_LIMIT);
 		KUNIT_EXPECT_EQ(test,
-				mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx)),
+				mmio_test_irq_buffer(ctx, mmio_test_last_vq(ctx)),
 				MMIO_TEST_BUF_SIZE);
 		KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 		return;
 	}
 
-	/*
-	 * virtio-mmio limits the coherent DMA mask of a legacy device to
-	 * 32 + PAGE_SHIFT bits, and the DMA API will not hand out a ring
-	 * above it: queue setup fails before the PFN check can see one.
-	 */
-	KUNIT_EXPECT_EQ(test, ctx->fdev->pdev->dev.coherent_dma_mask,
-			DMA_BIT_MASK(32 + PAGE_SHIFT));
-	KUNIT_EXPECT_EQ(test, ctx->probe_err, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, ctx->probe_err, -E2BIG);
+	KUNIT_EXPECT_NULL(test, ctx->vdev->dev.driver);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->vdev->vqs));
 	KUNIT_EXPECT_TRUE(test,
 			  fake_mmio_get_status(ctx->fdev) & VIRTIO_CONFIG_S_FAILED);
 
+	/* The only QUEUE_PFN write is the 0 of the error path. */
 	n = fake_mmio_log_writes(ctx->fdev, 0, UINT_MAX, w, ARRAY_SIZE(w));
+	KUNIT_EXPECT_LE(test, n, ARRAY_SIZE(w));
 	for (i = 0; i < min_t(unsigned int, n, ARRAY_SIZE(w)); i++) {
 		if (w[i].offset == VIRTIO_MMIO_QUEUE_PFN)
 			KUNIT_EXPECT_EQ(test, w[i].value, 0);
@@ -1391,11 +1780,10 @@ KUNIT_ARRAY_PARAM_DESC(mmio_test_v3, mmio_test_v3, desc);
  */
 static void v3_reset_is_waited_for(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 	int reset, ack;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	KUNIT_EXPECT_EQ(test, run.ret[0], 0);
 	KUNIT_EXPECT_EQ(test, run.ret[1], 0);
@@ -1418,7 +1806,7 @@ static void v3_reset_is_waited_for(struct kunit *test)
 	KUNIT_EXPECT_GE(test, fake_mmio_log_count(ctx->fdev, reset, ack, false,
 						  VIRTIO_MMIO_STATUS),
 			FAKE_MMIO_RESET_POLLS + 1);
-	KUNIT_EXPECT_EQ(test, mmio_test_poll_buffer(ctx, mmio_test_last_vq(ctx)),
+	KUNIT_EXPECT_EQ(test, mmio_test_irq_buffer(ctx, mmio_test_last_vq(ctx)),
 			MMIO_TEST_BUF_SIZE);
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
@@ -1435,10 +1823,10 @@ static void v3_reset_is_waited_for(struct kunit *test)
  */
 static void v3_reset_that_never_completes_fails_resume(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = mmio_test_setup(test,
+						    &mmio_test_noirq_driver, 2);
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	fake_mmio_set_reset_polls(ctx->fdev, FAKE_MMIO_RESET_NEVER);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	mmio_test_expect_noirq_restore_failed(ctx, &run, -EIO);
@@ -1454,10 +1842,10 @@ static void v3_reset_that_never_completes_fails_resume(struct kunit *test)
  */
 static void reset_vqs_refuses_smaller_queue(struct kunit *test)
 {
+	struct mmio_test_ctx *ctx = mmio_test_setup(test,
+						    &mmio_test_noirq_driver, 2);
 	struct mmio_test_run run = { };
-	struct mmio_test_ctx *ctx;
 
-	ctx = mmio_test_setup(test, &mmio_test_noirq_driver, 2);
 	fake_mmio_set_num_max(ctx->fdev,
 			      virtqueue_get_vring_size(mmio_test_last_vq(ctx)) / 2);
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
@@ -1482,6 +1870,7 @@ static struct kunit_case virtio_mmio_probe_cases[] = {
 
 static struct kunit_suite virtio_mmio_probe_suite = {
 	.name = "virtio_mmio_probe",
+	.init = mmio_test_init_noirq,
 	.test_cases = virtio_mmio_probe_cases,
 };
 
@@ -1492,9 +1881,13 @@ static struct kunit_case virtio_mmio_noirq_cases[] = {
 			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(noirq_restore_polls_buffer_without_irq,
 			 mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(noirq_used_buffer_interrupts_when_irqs_return,
+			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(queues_move_buffers_after_noirq_restore,
 			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(features_ok_dropped_fails_noirq_restore,
+			 mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(config_change_while_suspended_delivered_once,
 			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(v3_reset_is_waited_for, mmio_test_v3_gen_params),
 	{ }
@@ -1502,6 +1895,7 @@ static struct kunit_case virtio_mmio_noirq_cases[] = {
 
 static struct kunit_suite virtio_mmio_noirq_suite = {
 	.name = "virtio_mmio_noirq",
+	.init = mmio_test_init_noirq,
 	.test_cases = virtio_mmio_noirq_cases,
 };
 
@@ -1515,7 +1909,29 @@ static struct kunit_case virtio_mmio_plain_cases[] = {
 
 static struct kunit_suite virtio_mmio_plain_suite = {
 	.name = "virtio_mmio_plain",
+	.init = mmio_test_init_plain,
 	.test_cases = virtio_mmio_plain_cases,
+};
+
+static const struct mmio_test_param mmio_test_modern[] = {
+	{ .version = 2, .desc = "modern (version 2)" },
+	{ .version = 3, .desc = "version 3" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(mmio_test_modern, mmio_test_modern, desc);
+
+static struct kunit_case virtio_mmio_config_cases[] = {
+	KUNIT_CASE_PARAM(config_change_interrupt_bumps_generation,
+			 mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(config_read_retries_on_generation_change,
+			 mmio_test_modern_gen_params),
+	{ }
+};
+
+static struct kunit_suite virtio_mmio_config_suite = {
+	.name = "virtio_mmio_config",
+	.init = mmio_test_init_noirq,
+	.test_cases = virtio_mmio_config_cases,
 };
 
 #if IS_ENABLED(CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST)
@@ -1551,7 +1967,8 @@ static struct kunit_suite virtio_mmio_pfn_suite = {
 };
 
 kunit_test_suites(&virtio_mmio_probe_suite, &virtio_mmio_noirq_suite,
-		  &virtio_mmio_plain_suite, &virtio_mmio_pfn_suite);
+		  &virtio_mmio_plain_suite, &virtio_mmio_pfn_suite,
+		  &virtio_mmio_config_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the virtio-mmio transport");
 MODULE_LICENSE("GPL");

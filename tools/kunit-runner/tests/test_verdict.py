@@ -305,7 +305,10 @@ class RulesTest(unittest.TestCase):
 			path.write_text(json.dumps(data))
 			rc, out, _ = run_main([str(path)])
 		self.assertEqual(rc, verdict.EXIT_NOT_PROVEN)
-		self.assertRegex(out, r'\n  11 FAIL +8/9 ')
+		# One case of item 11 failed, whatever the number mapped to it.
+		m = re.search(r'\n  11 FAIL +(\d+)/(\d+) ', out)
+		self.assertIsNotNone(m, out)
+		self.assertEqual(int(m.group(1)) + 1, int(m.group(2)))
 		self.assertIn('FAIL    virtio_noirq_restore.pending_config_change_'
 			      'delivered_once.delivered by the noirq enable', out)
 		self.assertEqual(out.splitlines()[-1],
