@@ -1533,7 +1533,10 @@ static void restore_in_entered_state_fails_and_breaks(struct kunit *test)
 	expect_vqs_refuse_buffers(test, env.fd);
 }
 
-/* restore_noirq with virtqueues but without reset_vqs fails, FAILED set. */
+/*
+ * restore_noirq with virtqueues but without reset_vqs fails: FAILED set, the
+ * virtqueues broken, and the normal restore then fails with -EIO.
+ */
 static void restore_noirq_without_reset_vqs_fails(struct kunit *test)
 {
 	struct noirq_env env = noirq_env_create(test,
@@ -1548,6 +1551,11 @@ static void restore_noirq_without_reset_vqs_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE_NOIRQ], 0);
 	KUNIT_EXPECT_TRUE(test, env.fv->status & ST_FAIL);
 	KUNIT_EXPECT_EQ(test, env.fv->vdev.noirq_state, VIRTIO_NOIRQ_ENTERED);
+	expect_vqs_refuse_buffers(test, env.fd);
+
+	KUNIT_EXPECT_EQ(test, virtio_device_restore(&env.fv->vdev), -EIO);
+	KUNIT_EXPECT_EQ(test, env.fd->calls[FAKE_DRV_RESTORE], 0);
+	expect_vqs_refuse_buffers(test, env.fd);
 }
 
 /* restore_noirq does nothing without a driver or without restore_noirq. */
