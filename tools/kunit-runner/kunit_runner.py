@@ -849,8 +849,13 @@ class Runner:
 		return head, head
 
 	def status_entries(self):
-		"""Paths with uncommitted changes (incl. untracked) in the work tree."""
-		raw = self.git('status', '--porcelain', '-z', '--untracked-files=all').stdout
+		"""Paths with uncommitted changes (incl. untracked) in the work tree.
+
+		A check only: --no-optional-locks keeps git status from refreshing
+		the index on disk, so a refused clean or export writes nothing.
+		"""
+		raw = self.git('--no-optional-locks', 'status', '--porcelain', '-z',
+			       '--untracked-files=all').stdout
 		paths = []
 		items = raw.split('\0')
 		i = 0
