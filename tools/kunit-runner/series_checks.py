@@ -33,10 +33,15 @@ LOCK = buildlock.build_lock_path()
 PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
 # Left out of the posting: the UML gcov helper (a workaround for this
-# project's coverage runs) and the QEMU end-to-end driver (this repo's tool).
+# project's coverage runs), the QEMU end-to-end driver (this repo's tool)
+# and the SCMI over virtio spike (its suite, overlays, kunitconfig and
+# notes; not posted yet).
 # Their Kconfig and Makefile entries go with them: the posting keeps only
 # the entries of the symbols its test patches add (filter_kconfig() ...).
-MBOX_EXCLUDE = {TESTS_DIR + '/gcov_uml.c', TESTS_DIR + '/virtio_noirq_e2e.c'}
+MBOX_EXCLUDE = {TESTS_DIR + '/' + f for f in (
+	'gcov_uml.c', 'virtio_noirq_e2e.c', 'virtio_scmi_kunit.c',
+	'virtio_scmi_kunit_overlay.dtso', 'virtio_scmi_kunit_polled.dtso',
+	'virtio_scmi.kunitconfig', 'SCMI_SPIKE.md')}
 # How the posting splits the tests into patches (see that file).
 TEST_PATCHES = os.path.join(REPO, 'patches', 'test-patches.txt')
 # In every test patch, with the entries of the symbols posted so far.

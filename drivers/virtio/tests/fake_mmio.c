@@ -48,7 +48,10 @@
  * - QEMU bumps CONFIG_GENERATION only when it signals a change (DRIVER_OK
  *   set); this device bumps it on every change, as the virtio spec asks.
  * - Only split rings without indirect descriptors; a device-writable
- *   buffer is filled with %FAKE_MMIO_FILL, readable ones are not read.
+ *   buffer is filled with %FAKE_MMIO_FILL and readable ones are not read,
+ *   unless the test gave the queue a handler
+ *   (fake_mmio_set_queue_handler()), which gets the readable bytes of each
+ *   chain and returns the reply the device writes into the writable ones.
  * - QUEUE_NUM_MAX is per device (16 by default), QEMU's is 1024 for every
  *   queue; QUEUE_SEL out of range is kept (queue accesses then count as
  *   errors) where QEMU ignores the write.
@@ -270,29 +273,60 @@ static bool fake_mmio_rings(struct fake_mmio_dev *fdev,
 }
 
 /**
- * fake_mmio_fill_chain - consume one descriptor chain
+ * enum fake_mmio_pass - what a walk over a descriptor chain does
+ * @FAKE_MMIO_PASS_FILL: fill every device-writable buffer with
+ *	%FAKE_MMIO_FILL; readable buffers are left alone
+ * @FAKE_MMIO_PASS_GATHER: copy the device-readable bytes into
+ *	&fake_mmio_dev.chain_in and measure the device-writable ones
+ * @FAKE_MMIO_PASS_SCATTER: copy the reply in &fake_mmio_dev.chain_out into
+ *	the device-writable buffers, in chain order
+ */
+enum fake_mmio_pass {
+	FAKE_MMIO_PASS_FILL,
+	FAKE_MMIO_PASS_GATHER,
+	FAKE_MMIO_PASS_SCATTER,
+};
+
+/**
+ * struct fake_mmio_chain - the sizes one walk over a chain finds
+ * @in_len: device-readable bytes (gathered into &fake_mmio_dev.chain_in)
+ * @out_len: device-writable bytes, or bytes written into them
+ * @reply_len: bytes of &fake_mmio_dev.chain_out to scatter
+ */
+struct fake_mmio_chain {
+	u32 in_len;
+	u32 out_len;
+	u32 reply_len;
+};
+
+/**
+ * fake_mmio_walk_chain - walk one descriptor chain
  * @fdev: the emulated device
  * @vr: rings of the queue
  * @head: first descriptor of the chain
- * @len: set to the number of bytes written into the chain
+ * @pass: what to do with each buffer
+ * @c: the sizes; zeroed by the caller before a walk, except
+ *	&fake_mmio_chain.reply_len for %FAKE_MMIO_PASS_SCATTER
  *
- * Fills every device-writable buffer of the chain with %FAKE_MMIO_FILL.
- * Device-readable buffers are left alone.
+ * Called with fake_mmio_lock held. A fill walk sets &fake_mmio_chain.out_len
+ * to the number of bytes written, as a scatter walk does.
  *
- * Return: 0, or a negative error code for a malformed chain.
+ * Return: 0, or a negative error code for a malformed chain or, when
+ * gathering, more readable bytes than %FAKE_MMIO_CHAIN_MAX.
  */
-static int fake_mmio_fill_chain(struct fake_mmio_dev *fdev, struct vring *vr,
-				u16 head, u32 *len)
+static int fake_mmio_walk_chain(struct fake_mmio_dev *fdev, struct vring *vr,
+				u16 head, enum fake_mmio_pass pass,
+				struct fake_mmio_chain *c)
 {
 	bool le = fake_mmio_le(fdev);
 	unsigned int n;
 	u16 idx = head;
 
-	*len = 0;
 	for (n = 0; n < vr->num; n++) {
 		struct vring_desc *d;
+		bool write, copy;
+		u32 dlen, part;
 		u16 flags;
-		u32 dlen;
 		void *buf;
 
 		if (idx >= vr->num)
@@ -304,14 +338,42 @@ static int fake_mmio_fill_chain(struct fake_mmio_dev *fdev, struct vring *vr,
 		if (flags & VRING_DESC_F_INDIRECT)
 			return -EINVAL;
 
-		if (flags & VRING_DESC_F_WRITE) {
+		write = flags & VRING_DESC_F_WRITE;
+		/* The fill pass never reads a readable buffer. */
+		copy = write || pass == FAKE_MMIO_PASS_GATHER;
+		buf = NULL;
+		if (copy) {
 			buf = fake_mmio_bus_to_virt(fdev,
 						    __virtio64_to_cpu(le, d->addr),
 						    dlen);
 			if (!buf)
 				return -EFAULT;
-			memset(buf, FAKE_MMIO_FILL, dlen);
-			*len += dlen;
+		}
+
+		switch (pass) {
+		case FAKE_MMIO_PASS_FILL:
+			if (write) {
+				memset(buf, FAKE_MMIO_FILL, dlen);
+				c->out_len += dlen;
+			}
+			break;
+		case FAKE_MMIO_PASS_GATHER:
+			if (write) {
+				c->out_len += dlen;
+				break;
+			}
+			if (dlen > FAKE_MMIO_CHAIN_MAX - c->in_len)
+				return -ENOSPC;
+			memcpy(fdev->chain_in + c->in_len, buf, dlen);
+			c->in_len += dlen;
+			break;
+		case FAKE_MMIO_PASS_SCATTER:
+			if (!write)
+				break;
+			part = min(dlen, c->reply_len - c->out_len);
+			memcpy(buf, fdev->chain_out + c->out_len, part);
+			c->out_len += part;
+			break;
 		}
 
 		if (!(flags & VRING_DESC_F_NEXT))
@@ -320,6 +382,56 @@ static int fake_mmio_fill_chain(struct fake_mmio_dev *fdev, struct vring *vr,
 	}
 
 	return -ELOOP;
+}
+
+/**
+ * fake_mmio_consume_chain - the device consumes one descriptor chain
+ * @fdev: the emulated device
+ * @index: queue index
+ * @vr: rings of the queue
+ * @head: first descriptor of the chain
+ * @len: set to the number of bytes written into the chain
+ *
+ * Called with fake_mmio_lock held. Without a queue handler, fills every
+ * device-writable buffer with %FAKE_MMIO_FILL. With one, gathers the
+ * readable bytes, lets the handler build the reply and writes the reply
+ * into the writable buffers.
+ *
+ * Return: 0, -EAGAIN if the handler leaves the chain available, or another
+ * negative error code for a malformed chain.
+ */
+static int fake_mmio_consume_chain(struct fake_mmio_dev *fdev,
+				   unsigned int index, struct vring *vr,
+				   u16 head, u32 *len)
+{
+	const struct fake_mmio_handler *h = &fdev->handlers[index];
+	struct fake_mmio_chain c = {};
+	u32 room;
+	int ret;
+
+	*len = 0;
+	if (!h->fn) {
+		ret = fake_mmio_walk_chain(fdev, vr, head, FAKE_MMIO_PASS_FILL,
+					   &c);
+		*len = c.out_len;
+		return ret;
+	}
+
+	ret = fake_mmio_walk_chain(fdev, vr, head, FAKE_MMIO_PASS_GATHER, &c);
+	if (ret)
+		return ret;
+
+	room = min_t(u32, c.out_len, FAKE_MMIO_CHAIN_MAX);
+	ret = h->fn(h->ctx, index, fdev->chain_in, c.in_len, fdev->chain_out,
+		    room);
+	if (ret < 0)
+		return ret;
+
+	c.reply_len = min_t(u32, ret, room);
+	c.out_len = 0;
+	ret = fake_mmio_walk_chain(fdev, vr, head, FAKE_MMIO_PASS_SCATTER, &c);
+	*len = c.out_len;
+	return ret;
 }
 
 /**
@@ -341,6 +453,7 @@ static unsigned int fake_mmio_complete(struct fake_mmio_dev *fdev,
 	unsigned int done = 0;
 	struct vring vr;
 	u16 avail_idx;
+	int ret;
 
 	if (!fake_mmio_rings(fdev, q, &vr)) {
 		fdev->errors++;
@@ -358,7 +471,10 @@ static unsigned int fake_mmio_complete(struct fake_mmio_dev *fdev,
 
 		head = __virtio16_to_cpu(le,
 					 vr.avail->ring[q->last_avail % vr.num]);
-		if (fake_mmio_fill_chain(fdev, &vr, head, &len)) {
+		ret = fake_mmio_consume_chain(fdev, index, &vr, head, &len);
+		if (ret == -EAGAIN)
+			break;
+		if (ret) {
 			fdev->errors++;
 			break;
 		}
@@ -1188,6 +1304,32 @@ void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max)
 	spin_lock_irqsave(&fake_mmio_lock, flags);
 	for (i = 0; i < fdev->num_queues; i++)
 		fdev->queues[i].num_max = num_max;
+	spin_unlock_irqrestore(&fake_mmio_lock, flags);
+}
+
+/**
+ * fake_mmio_set_queue_handler - the device's side of a virtqueue
+ * @fdev: the emulated device
+ * @index: queue index, below &fake_mmio_dev.num_queues
+ * @fn: called for each chain the device consumes from the queue, or NULL
+ *	to fill the device-writable buffers with %FAKE_MMIO_FILL again
+ * @ctx: passed to @fn
+ *
+ * Instead of filling the device-writable buffers of a chain with the
+ * pattern, the device hands @fn the chain's device-readable bytes and
+ * writes what @fn returns into the device-writable ones, as a device that
+ * answers requests does. The handler stays set across device resets.
+ */
+void fake_mmio_set_queue_handler(struct fake_mmio_dev *fdev,
+				 unsigned int index,
+				 fake_mmio_queue_handler_t fn, void *ctx)
+{
+	unsigned long flags;
+
+	KUNIT_ASSERT_LT(fdev->test, index, fdev->num_queues);
+	spin_lock_irqsave(&fake_mmio_lock, flags);
+	fdev->handlers[index].fn = fn;
+	fdev->handlers[index].ctx = ctx;
 	spin_unlock_irqrestore(&fake_mmio_lock, flags);
 }
 

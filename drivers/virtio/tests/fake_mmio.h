@@ -46,6 +46,43 @@ struct virtio_device;
 #define FAKE_MMIO_BUS_WINDOW	SZ_4G
 /* Ticks from a QUEUE_NOTIFY write until the device consumes the queue. */
 #define FAKE_MMIO_COMPLETE_TICKS	3
+/* Readable and writable bytes of a chain a queue handler sees, at most. */
+#define FAKE_MMIO_CHAIN_MAX	512
+
+/**
+ * typedef fake_mmio_queue_handler_t - the device's side of a virtqueue
+ * @ctx: what the test passed to fake_mmio_set_queue_handler()
+ * @index: queue index
+ * @in: the device-readable bytes of the chain, in chain order
+ * @in_len: number of bytes at @in
+ * @out: where to build the reply; the device writes it into the
+ *	device-writable buffers of the chain, in chain order
+ * @out_len: room at @out: the device-writable bytes of the chain, at most
+ *	%FAKE_MMIO_CHAIN_MAX
+ *
+ * Called when the device consumes a chain of the queue, at a tick, with
+ * the device's lock held and local interrupts disabled: it must not call
+ * the fake_mmio_*() helpers. Returning -EAGAIN leaves the chain and those
+ * after it available; the device looks at them again at the next
+ * notification of the queue.
+ *
+ * Return: the used length (bytes of the reply, clamped to @out_len),
+ * -EAGAIN, or another negative error code, which counts as a protocol
+ * error.
+ */
+typedef int (*fake_mmio_queue_handler_t)(void *ctx, unsigned int index,
+					 const void *in, u32 in_len,
+					 void *out, u32 out_len);
+
+/**
+ * struct fake_mmio_handler - the handler of one virtqueue
+ * @fn: the handler, NULL to fill writable buffers with %FAKE_MMIO_FILL
+ * @ctx: passed to @fn
+ */
+struct fake_mmio_handler {
+	fake_mmio_queue_handler_t fn;
+	void *ctx;
+};
 
 /**
  * struct fake_mmio_access - one register access seen by the device
@@ -153,6 +190,9 @@ struct fake_mmio_config {
  * @queue_sel: QUEUE_SEL
  * @num_queues: number of virtqueues
  * @queues: device-side virtqueue state
+ * @handlers: per-queue handlers (fake_mmio_set_queue_handler())
+ * @chain_in: the readable bytes of the chain a handler is looking at
+ * @chain_out: the reply a handler builds
  * @interrupt_status: INTERRUPT_STATUS
  * @config_generation: CONFIG_GENERATION; bumped by every config change
  * @config: device-specific configuration space
@@ -195,6 +235,9 @@ struct fake_mmio_dev {
 	u32 queue_sel;
 	unsigned int num_queues;
 	struct fake_mmio_queue queues[FAKE_MMIO_MAX_QUEUES];
+	struct fake_mmio_handler handlers[FAKE_MMIO_MAX_QUEUES];
+	u8 chain_in[FAKE_MMIO_CHAIN_MAX];
+	u8 chain_out[FAKE_MMIO_CHAIN_MAX];
 	u32 interrupt_status;
 	u32 config_generation;
 	u8 config[FAKE_MMIO_CONFIG_SIZE];
@@ -221,6 +264,9 @@ const struct dev_pm_ops *fake_mmio_pm_ops(struct fake_mmio_dev *fdev);
 void fake_mmio_set_drop_features_ok(struct fake_mmio_dev *fdev, bool drop);
 void fake_mmio_set_reset_polls(struct fake_mmio_dev *fdev, u32 polls);
 void fake_mmio_set_num_max(struct fake_mmio_dev *fdev, u32 num_max);
+void fake_mmio_set_queue_handler(struct fake_mmio_dev *fdev,
+				 unsigned int index,
+				 fake_mmio_queue_handler_t fn, void *ctx);
 unsigned int fake_mmio_tick(struct fake_mmio_dev *fdev);
 void fake_mmio_change_config(struct fake_mmio_dev *fdev,
 			     const u8 config[FAKE_MMIO_CONFIG_SIZE],
