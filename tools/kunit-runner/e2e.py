@@ -336,8 +336,9 @@ class Waker:
 
 def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 	 mmio_version, waker=None, qemu_extra=(), stop='E2E: done'):
+	# The kernel also carries the KUnit suite (run_kunit()): not here.
 	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
-		   + host_tsc_args(args) + cmdline_extra)
+		   'kunit.enable=0 ' + host_tsc_args(args) + cmdline_extra)
 	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
 	       '-m', '256M', '-smp', '1', '-nographic', '-no-reboot',
 	       '-kernel', str(bzimage), '-initrd', str(initrd),
@@ -949,6 +950,53 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 			       outdir / f'timeline-hibernate-v{ver}.svg', chk)
 
 
+def run_kunit(args, kdir, bzimage, bdir):
+	"""Boot the e2e kernel once with its KUnit suite enabled.
+
+	The same bzImage as the e2e boots, on the same machine, without an
+	initramfs or a device: the tests run from the KUnit executor, then
+	kunit_shutdown reboots and QEMU (-no-reboot) exits. kunit.py's own
+	parser reads the serial log and writes --kunit-json and --kunit-junit.
+	Returns the exit code of e2e.py.
+	"""
+	log_path = bdir / 'kunit-serial.log'
+	js = Path(args.kunit_json or bdir / 'kunit-results.json').resolve()
+	cmdline = ('console=ttyS0 panic=-1 kunit.enable=1 kunit_shutdown=reboot '
+		   'reboot=t')
+	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg', '-m', '256M',
+	       '-smp', '1', '-nographic', '-no-reboot', '-kernel', str(bzimage),
+	       '-append', cmdline]
+	timeout = args.timeout or 600
+	say('kunit boot: ' + ' '.join(cmd))
+	t0 = time.monotonic()
+	timed_out = False
+	with open(log_path, 'wb') as log:
+		proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+					stderr=subprocess.STDOUT)
+		try:
+			proc.wait(timeout=timeout)
+		except subprocess.TimeoutExpired:
+			timed_out = True
+			proc.kill()
+			proc.wait()
+	say(f'kunit boot finished in {time.monotonic() - t0:.1f}s, serial log {log_path}')
+	if timed_out:
+		say(f'kunit boot timed out after {timeout}s')
+	for f in (js, args.kunit_junit):
+		if f and Path(f).exists():
+			Path(f).unlink()
+	parse = [sys.executable, str(kdir / 'tools/testing/kunit/kunit.py'), 'parse',
+		 f'--json={js}']
+	if args.kunit_junit:
+		parse.append(f'--junit={Path(args.kunit_junit).resolve()}')
+	rc = subprocess.run(parse + [str(log_path)], stdin=subprocess.DEVNULL,
+			    check=False).returncode
+	if not js.is_file():
+		say(f'kunit.py parse (exit {rc}) wrote no {js}')
+		return EXIT_FAILED
+	return EXIT_FAILED if rc or timed_out else EXIT_OK
+
+
 def parse_args(argv):
 	p = argparse.ArgumentParser(
 		prog='e2e.py',
@@ -995,6 +1043,15 @@ def parse_args(argv):
 	p.add_argument('--out', metavar='DIR',
 		       help='where the resume timelines (SVG) go (default: '
 		       'CACHE/out/e2e for a --build-dir CACHE/build/NAME)')
+	p.add_argument('--kunit', action='store_true',
+		       help='instead of the e2e boots, boot the same kernel once '
+		       'with its KUnit suite enabled (kunit.py parse reads the '
+		       'serial log): the KUnit suite under x86_64')
+	p.add_argument('--kunit-json', metavar='FILE',
+		       help='--kunit: kunit.py\'s JSON results (default: '
+		       'BUILD_DIR/kunit-results.json)')
+	p.add_argument('--kunit-junit', metavar='FILE',
+		       help='--kunit: also kunit.py\'s JUnit XML')
 	p.add_argument('--no-build', action='store_true',
 		       help='reuse the bzImage in --build-dir')
 	p.add_argument('--install', action=argparse.BooleanOptionalAction,
@@ -1055,6 +1112,8 @@ def run(args):
 			raise E2EError(EXIT_USAGE, f'--no-build: no {bzimage}')
 	else:
 		build_kernel(args, kdir, bdir)
+	if args.kunit:
+		return run_kunit(args, kdir, bzimage, bdir)
 	initrd = bdir / 'e2e-initramfs.cpio'
 	build_initramfs(initrd, find_busybox())
 	outdir = Path(args.out).resolve() if args.out else default_out_dir(bdir)

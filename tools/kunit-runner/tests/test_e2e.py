@@ -239,5 +239,74 @@ class InitramfsTest(unittest.TestCase):
 			self.assertEqual(ent[f'bin/{a}'][1], b'busybox')
 
 
+FAKE_QEMU = """#!/bin/sh
+# fake qemu-system-x86_64: record the command line, print a KTAP document
+echo "$*" > "$FAKE_DIR/qemu-args"
+[ -n "$FAKE_HANG" ] && exec sleep 30
+echo "[    1.000] KTAP version 1"
+echo "[    1.000] 1..1"
+echo "[    1.001] ok 1 virtio_demo"
+"""
+
+FAKE_KUNIT_PY = """#!/usr/bin/env python3
+import os, sys
+a = sys.argv[1:]
+open(os.environ['FAKE_DIR'] + '/parse-args', 'w').write(' '.join(a))
+log = open(a[-1]).read()
+js = [x[len('--json='):] for x in a if x.startswith('--json=')][0]
+ok = 'not ok' not in log
+open(js, 'w').write('{"misc": {"passed": %d}}' % ok)
+sys.exit(0 if ok else 1)
+"""
+
+
+class KunitBootTest(unittest.TestCase):
+	"""e2e.py --kunit: the e2e kernel booted with its tests, kunit.py parse."""
+
+	def setUp(self):
+		self._tmp = tempfile.TemporaryDirectory()
+		self.d = Path(self._tmp.name)
+		self.addCleanup(self._tmp.cleanup)
+		self.kdir = self.d / 'linux'
+		kpy = self.kdir / 'tools/testing/kunit/kunit.py'
+		kpy.parent.mkdir(parents=True)
+		kpy.write_text(FAKE_KUNIT_PY)
+		self.qemu = self.d / 'qemu'
+		self.qemu.write_text(FAKE_QEMU)
+		self.qemu.chmod(0o755)
+		self.bdir = self.d / 'build'
+		self.bdir.mkdir()
+		env = mock.patch.dict(os.environ, {'FAKE_DIR': str(self.d)})
+		env.start()
+		self.addCleanup(env.stop)
+
+	def run_kunit(self, *argv):
+		args = e2e.parse_args(['--kunit', '--qemu', str(self.qemu), *argv])
+		with mock.patch('sys.stdout', io.StringIO()):
+			return e2e.run_kunit(args, self.kdir, self.bdir / 'bzImage', self.bdir)
+
+	def test_tests_enabled_and_log_parsed(self):
+		js, ju = self.d / 'out.json', self.d / 'out.xml'
+		self.assertEqual(self.run_kunit('--kunit-json', str(js), '--kunit-junit', str(ju)),
+				 e2e.EXIT_OK)
+		qemu = (self.d / 'qemu-args').read_text()
+		self.assertIn('kunit.enable=1 kunit_shutdown=reboot', qemu)
+		self.assertIn('-no-reboot', qemu)
+		self.assertIn(f'-kernel {self.bdir / "bzImage"}', qemu)
+		self.assertNotIn('-initrd', qemu)
+		self.assertIn('ok 1 virtio_demo', (self.bdir / 'kunit-serial.log').read_text())
+		self.assertEqual((self.d / 'parse-args').read_text(),
+				 f'parse --json={js} --junit={ju} {self.bdir / "kunit-serial.log"}')
+		self.assertEqual(js.read_text(), '{"misc": {"passed": 1}}')
+
+	def test_failed_parse_or_hang_fails(self):
+		self.qemu.write_text(FAKE_QEMU.replace('ok 1 virtio_demo', 'not ok 1 virtio_demo'))
+		self.assertEqual(self.run_kunit(), e2e.EXIT_FAILED)
+		self.assertTrue((self.bdir / 'kunit-results.json').is_file())
+		with mock.patch.dict(os.environ, {'FAKE_HANG': '1'}):
+			self.qemu.write_text(FAKE_QEMU)
+			self.assertEqual(self.run_kunit('--timeout', '1'), e2e.EXIT_FAILED)
+
+
 if __name__ == '__main__':
 	unittest.main()
