@@ -7,11 +7,16 @@ CI's) uses one ccache directory: a build dir rebuilt from scratch (after
 "run clean", a changed config put back, CI run again on the same machine)
 is mostly cache hits.
 
-Kbuild compiles with absolute source paths, so two caches (two work
-trees) do not share hits.  ccache's base_dir would make them share, but it
-rewrites the source path to a relative one that -fmacro-prefix-map no
-longer matches, so __FILE__ in the kernel would change (seen with ccache
-4.7): base_dir is left unset.
+Hits across work trees (the --upto tree and the full series' one, the
+developer's cache and CI's) need the same compile command in both: the
+runner puts a build dir directly below its work tree, where Kbuild
+compiles with source paths relative to the build dir ("../drivers/...");
+with the config of another build, the files its options do not touch
+are hits of ccache's preprocessor mode.  Build dirs elsewhere get
+absolute source paths and hits only from themselves.  ccache's base_dir
+is left unset: it rewrites absolute source paths to relative ones that
+-fmacro-prefix-map no longer matches, so __FILE__ in the kernel would
+change (seen with ccache 4.7).
 
 NOIRQ_KUNIT_CCACHE=0 turns it off; ccache settings of the caller are
 kept.  Without ccache installed nothing changes.

@@ -518,8 +518,15 @@ class Runner:
 		self.wt = self.cache / 'work' / name
 		self.state_path = self.cache / 'work' / (name + '.state.json')
 		arch = args.arch
+		self.name = name
+		# The build dir is a direct subdirectory of its work tree (hidden:
+		# the kernel's .gitignore ignores it): Kbuild then compiles with
+		# source paths relative to it ("../drivers/..."), so two work trees
+		# compile the same file with the same command and ccache serves
+		# one tree's objects to the other (the --upto tree from the full
+		# series' objects). See buildenv.py.
 		self.build_dir = Path(args.build_dir).resolve() if args.build_dir else \
-			self.cache / 'build' / f'{name}-{arch}'
+			self.wt / f'.build-{arch}'
 		self.out_dir = Path(args.out).resolve() if args.out else self.cache / 'out'
 		self.git = Git(self.wt, self.env)
 		self.counts = None
@@ -785,13 +792,58 @@ class Runner:
 				return True
 		return False
 
+	def base_donor(self, base_id):
+		"""Another work tree of this cache whose base commit is @base_id's.
+
+		Its state file must name @base_id and it must hold the base tag.
+		Returns its path or None.
+		"""
+		for st in sorted(self.wt.parent.glob('*.state.json')):
+			other = st.with_name(st.name[:-len('.state.json')])
+			if other == self.wt or not (other / '.git').is_dir():
+				continue
+			try:
+				if json.loads(st.read_text()).get('base_id') != base_id:
+					continue
+			except (OSError, ValueError, AttributeError):
+				continue
+			if Git(other, self.env).try_out('rev-parse', '-q', '--verify',
+							'refs/tags/base^{commit}'):
+				return other
+		return None
+
+	def clone_base(self, donor, tmp):
+		"""Make @tmp a clone of @donor's base commit, sharing its objects.
+
+		A local clone hard-links the object store (no second copy of the
+		base on disk), and the base commit is the donor's: no import.
+		"""
+		r = run_cmd(['git', 'clone', '-q', '--local', '--no-checkout', str(donor), str(tmp)],
+			    env=self.env, check=False)
+		if r.returncode != 0:
+			return False
+		g = Git(tmp, self.env)
+		g('remote', 'remove', 'origin')
+		g('config', 'gc.auto', '0')
+		g('checkout', '-q', '-B', WORK_BRANCH, 'refs/tags/base')
+		return True
+
 	def create_base(self, src, base_id):
-		say(f'creating work tree {self.wt} from {src} (copy + base commit, about a minute)')
 		t0 = time.time()
 		self.wt.parent.mkdir(parents=True, exist_ok=True)
 		tmp = self.wt.with_name(self.wt.name + '.new')
 		if tmp.exists():
 			shutil.rmtree(tmp)
+		donor = self.base_donor(base_id)
+		if donor:
+			say(f'creating work tree {self.wt} from the base commit of {donor} (local clone)')
+			if self.clone_base(donor, tmp):
+				self._swap_in(tmp)
+				say(f'work tree base checked out in {fmt_time(time.time() - t0)}')
+				return
+			say(f'cannot clone {donor}; importing the base instead')
+			shutil.rmtree(tmp, ignore_errors=True)
+		say(f'creating work tree {self.wt} from {src} (copy + base commit, about a minute)')
 		tmp.mkdir()
 		self.copy_tree(src, tmp)
 		stripped = self.strip_debian_gitignore(tmp)
@@ -806,7 +858,11 @@ class Runner:
 				'everything at the top level) is removed so new files show in git status.\n')
 		g('commit', '-q', '--no-verify', '-m', msg, extra_env={**COMMITTER_ENV, **RUNNER_AUTHOR_ENV})
 		g('tag', '-f', 'base')
-		# Swap by renames: an interruption leaves the old tree, or none.
+		self._swap_in(tmp)
+		say(f'work tree base committed in {fmt_time(time.time() - t0)}')
+
+	def _swap_in(self, tmp):
+		"""Make @tmp the work tree by renames: an interruption leaves the old tree, or none."""
 		old = self.wt.with_name(self.wt.name + '.old')
 		if old.exists():
 			shutil.rmtree(old)
@@ -814,7 +870,6 @@ class Runner:
 			os.rename(self.wt, old)
 		os.rename(tmp, self.wt)
 		shutil.rmtree(old, ignore_errors=True)
-		say(f'work tree base committed in {fmt_time(time.time() - t0)}')
 
 	def snapshot_mtimes(self):
 		"""Content and mtime of files that differ from base (to restore later)."""
@@ -1507,6 +1562,14 @@ class Runner:
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
 
+	def aside_build_dir(self, what):
+		"""CACHE/build/NAME-ARCH-@what: a build dir outside the work tree.
+
+		For builds that get no ccache hits from the others anyway (gcov,
+		modules); absolute source paths there keep lcov's paths simple.
+		"""
+		return self.cache / 'build' / f'{self.name}-{self.args.arch}-{what}'
+
 	def run_modules(self, wt, kc):
 		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""
 		import modrun
@@ -1521,7 +1584,7 @@ class Runner:
 					  'one of ' + ', '.join(modrun.MODULE_TESTS))
 		self.args.kconfig_add = list(self.args.kconfig_add or []) + adds
 		if not self.args.build_dir:
-			self.build_dir = self.build_dir.with_name(self.build_dir.name + '-modules')
+			self.build_dir = self.aside_build_dir('modules')
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
 			self.config_step(wt, kc)
@@ -1550,7 +1613,7 @@ class Runner:
 			tools += FETCH_TOOLS
 		self.ensure_tools(tuple(dict.fromkeys(tools)))
 		if not self.args.build_dir:
-			self.build_dir = self.build_dir.with_name(self.build_dir.name + '-coverage')
+			self.build_dir = self.aside_build_dir('coverage')
 		if not self.args.out:
 			self.out_dir = self.out_dir / 'coverage'
 		kc = self.kunitconfig()
@@ -1574,9 +1637,23 @@ class Runner:
 			say(f'coverage: removed {stale} stale .gcda file(s)')
 			self.exec_step(wt, kc)
 			ku_failed = self.counts[1] if self.counts else 1
-			say('coverage: lcov --capture')
-			r = run_cmd(['lcov', '--quiet', '--capture', '--directory', self.build_dir / COVERAGE_OBJDIR,
-				     '--base-directory', wt, '--output-file', info_all], env=self.env, check=False)
+			ok = self.coverage_report(wt, info_all, info, html)
+		failed = ku_failed + (0 if ok else 1)
+		self.cov_ok = ok
+		self.cov_counts = (1 if ok else 0, failed, 0)
+		say(f'coverage: lcov data {info}')
+		out(summary_line(*self.cov_counts))
+		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+
+	def coverage_report(self, wt, info_all, info, html):
+		"""lcov data of the coverage run, its HTML report and the series' lines.
+
+		Returns True when every new or changed line of COVERAGE_ENFORCED
+		ran. Called with the build lock held (it reads the build dir).
+		"""
+		say('coverage: lcov --capture')
+		r = run_cmd(['lcov', '--quiet', '--capture', '--directory', self.build_dir / COVERAGE_OBJDIR,
+			     '--base-directory', wt, '--output-file', info_all], env=self.env, check=False)
 		if r.returncode != 0 or not info_all.is_file():
 			out(r.stdout or '')
 			raise RunnerError(EXIT_TESTS_FAILED, f'lcov --capture failed (exit {r.returncode}); '
@@ -1596,12 +1673,7 @@ class Runner:
 			say(f'coverage: HTML report {html / "index.html"}')
 		_, tip = self.patch_tip()
 		report = series_coverage(self.git, 'base', tip, info.read_text(), COVERAGE_FILES)
-		ok = print_coverage(report, COVERAGE_ENFORCED)
-		failed = ku_failed + (0 if ok else 1)
-		self.cov_counts = (1 if ok else 0, failed, 0)
-		say(f'coverage: lcov data {info}')
-		out(summary_line(*self.cov_counts))
-		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
+		return print_coverage(report, COVERAGE_ENFORCED)
 
 
 # --------------------------------------------------------------------------
@@ -1987,14 +2059,14 @@ class TestAll:
 		if self.args.quick:
 			return st
 		return st + [
-			('KUnit noirq suites, notification hardening (UML)', stage_harden),
+			('KUnit suite, notification hardening, coverage (UML, gcov)',
+			 stage_harden_coverage),
 			('base behaviour proof and bisect (every --upto prefix, base suites)',
 			 stage_base_proof),
 			('end to end under QEMU microvm (e2e.py' +
 			 (', 1000-cycle soak)' if self.args.full else f', {E2E_CI_CYCLES} cycles)'),
 			 stage_e2e),
 			('KUnit suite under QEMU x86_64', stage_x86_64),
-			('coverage of the series (UML, gcov)', stage_coverage),
 			('series checks (series_checks.py' +
 			 (', every group)' if self.args.full else ': checkpatch, kernel-doc)'),
 			 stage_series_checks)]
@@ -2061,19 +2133,34 @@ def harden_applied(build_dir):
 	return ok
 
 
-def stage_harden(ta):
-	a = ta.sub_args(build_dir=str(ta.main.build_dir) + '-harden', filter=HARDEN_FILTER,
+def stage_harden_coverage(ta):
+	"""The suite with notification hardening, built with gcov (UML).
+
+	One build serves two parts of the matrix: item 12 of the contract,
+	hardening "on and off" (this run and stage 2's), and the coverage of
+	the series' lines. The hardening define only adds code (the series'
+	lines under it are #ifdef blocks with no #else), so this build
+	instruments every series line a plain build has, plus the hardened
+	ones. Counts: the KUnit cases, the contract verdict, the hardening
+	self-check and the coverage threshold.
+	"""
+	a = ta.sub_args(build_dir=str(ta.main.aside_build_dir('harden-coverage')), filter=None,
 			make_option=list(ta.args.make_option or []) + [f'KCFLAGS={HARDEN_DEFINE}'],
-			out=str(ta.main.out_dir / 'harden'), kunit_build=False)
-	out = {}
-
-	def check(r):
-		# Item 12 of the contract, "on and off": this run and stage 2's.
-		out['verdict'] = contract_verdict(r.out_dir / 'results.json')
-		return harden_applied(r.build_dir)
-
-	c = ta.runner_stage(a, check=check)
-	return tuple(x + y for x, y in zip(c, out.get('verdict', (0, 0, 0))))
+			out=str(ta.main.out_dir / 'harden-coverage'), kunit_build=False)
+	r = Runner(a, env=ta.env, is_root=ta.is_root)
+	r.cov_ok = None
+	try:
+		r.coverage()
+		cov = (1, 0, 0) if r.cov_ok else (0, 1, 0)
+	except RunnerError as e:
+		cov = ta.error(e)
+	finally:
+		ta.note_runner(r)
+	if r.counts is None:  # no kunit.py run: the error above is the count
+		return cov
+	c = add_counts(r.counts, cov, contract_verdict(r.out_dir / 'results.json'))
+	ok = harden_applied(r.build_dir)
+	return add_counts(c, (1, 0, 0) if ok else (0, 1, 0))
 
 
 def stage_base_proof(ta):
@@ -2139,42 +2226,38 @@ def stage_e2e(ta):
 
 
 def stage_x86_64(ta):
-	ta.main.ensure_tools(('qemu-system-x86_64',))
+	"""The KUnit suite under QEMU x86_64, on stage 5's kernel.
+
+	One minimal x86_64 kernel serves the e2e boots and this run: e2e.py
+	--kunit builds it if stage 5 did not (else make finds nothing to do),
+	boots it once with the tests enabled and has kunit.py parse the log.
+	"""
 	wt = ta.work_tree()
-	bdir = Path(str(ta.main.cache / 'build' / ta.main.wt.name) + '-x86_64-kunit')
+	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
 	odir = ta.main.out_dir / 'x86_64'
 	odir.mkdir(parents=True, exist_ok=True)
 	js, ju = odir / 'results.json', odir / 'results.xml'
 	for f in (js, ju):
 		if f.exists():
 			f.unlink()
-	jobs = ta.args.jobs or len(os.sched_getaffinity(0))
-	rc, lines = stream_cmd(['sh', X86_64_SH, wt, bdir, f'--json={js}', f'--junit={ju}',
-				f'--jobs={jobs}'], env=ta.penv)
-	if (bdir / 'test.log').exists():
-		shutil.copyfile(bdir / 'test.log', odir / 'test.log')
-	c = kunit_json_counts(js, bdir / 'test.log')
+	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir, '--kunit',
+	       '--kunit-json', js, '--kunit-junit', ju]
+	if not ta.main.is_root:
+		cmd.append('--no-install')
+	rc, lines = stream_cmd(cmd, env=ta.penv)
+	log = bdir / 'kunit-serial.log'
+	if log.exists():
+		shutil.copyfile(log, odir / 'test.log')
+	c = kunit_json_counts(js, log)
 	ta.note_kunit(js, ju, kunit_json_cases(js))
+	if rc == EXIT_ENV:
+		ta.rec.errors.append((rc, f'e2e.py --kunit exited {rc} (missing environment)'))
+		ta.rec.infra += 1
 	if rc != 0 and c[1] == 0:
-		say(f'kunit-x86_64.sh exit {rc}; counting one failure')
+		say(f'e2e.py --kunit exit {rc}; counting one failure')
 		c = (c[0], 1, c[2])
 	say(f'results: {js}')
 	return c
-
-
-def stage_coverage(ta):
-	a = ta.sub_args(build_dir=None, out=str(ta.main.out_dir / 'coverage'), filter=None,
-			make_option=None, kunit_build=False)
-	r = Runner(a, env=ta.env, is_root=ta.is_root)
-	r.cov_counts = (0, 1, 0)
-	try:
-		r.coverage()
-	except RunnerError as e:
-		ta.error(e)
-	# Its cases are not counted (only its failures, as checks): kunit.py's
-	# JSON is reported, its JUnit not merged.
-	ta.note_runner(r, counted=False)
-	return r.cov_counts
 
 
 def stage_series_checks(ta):

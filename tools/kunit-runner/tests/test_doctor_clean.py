@@ -127,7 +127,9 @@ class CleanTest(tk.TestCase):
 		tk.write(self.e.cache / 'mine.txt', 'my notes\n')
 		tk.write(self.e.cache / 'work' / 'notes.txt', 'more notes\n')
 		tk.write(self.e.cache / 'series-checks' / 'linux' / 'Makefile', 'scratch\n')
-		self.assertTrue((self.e.cache / 'build').is_dir())
+		# the build dir lives in the work tree; the ones aside in build/
+		self.assertTrue((wt / '.build-um' / '.config').is_file())
+		tk.write(self.e.cache / 'build' / 'linux-um-coverage' / 'x.o', 'obj\n')
 		self.assertCode(self.e.main('clean'), 0)
 		self.assertFalse(wt.exists())
 		for gone in ('build', 'series-checks'):

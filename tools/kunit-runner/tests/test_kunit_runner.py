@@ -534,11 +534,15 @@ class PrepareTest(TestCase):
 		self.assertEqual(git(sub, 'log', '--format=%s', 'base..HEAD').splitlines(),
 				 [kr.PLACED_SUBJECT, 'virtio: hook tests'])
 		self.assertEqual(git(self.e.wt, 'rev-parse', 'HEAD'), full_head)
+		# its base is the full tree's base commit, cloned, not imported again
+		self.assertIn(f'from the base commit of {self.e.wt} (local clone)', self.e.output)
+		self.assertEqual(git(sub, 'rev-parse', 'base'), git(self.e.wt, 'rev-parse', 'base'))
+		self.assertEqual(git(sub, 'remote'), '')
 		self.assertCode(self.e.main('export', '--upto', '0'), kr.EXIT_USAGE)
 		self.assertCode(self.e.main('tree', '--upto', '9'), kr.EXIT_USAGE)
 		# and its own build dir
 		self.assertCode(self.e.main('run', '--upto', '0'), 0)
-		self.assertIn(f'O={self.e.cache}/build/{sub.name}-um', self.e.output)
+		self.assertIn(f'O={sub}/.build-um ', self.e.output)
 		# the next prefix reuses that tree: files it does not change keep
 		# their mtime, so the shared build dir rebuilds only the difference
 		hook = sub / 'drivers/virtio/Makefile'
@@ -883,20 +887,22 @@ class ToolsTest(TestCase):
 		self.assertIn('apt-get install -y flex', self.e.output)
 
 
-FAKE_X86_64_SH = r"""#!/bin/sh
-# fake kunit-x86_64.sh KERNEL_TREE BUILD_DIR --json=FILE --jobs=N
-echo "fake x86_64 run: $*" >> "$FAKE_KUNIT_LOG.x86"
-mkdir -p "$2"
-echo "    ok 1 virtio_pm_demo" > "$2/test.log"
-[ -n "$FAKE_X86_FAIL" ] && exit 1
-for a; do case $a in --json=*) j=${a#--json=};; esac; done
-echo '{"misc": {"passed": 4, "failed": 0, "crashed": 0, "skipped": 0, "errors": 0}}' > "$j"
-"""
-
 FAKE_E2E_PY = r"""#!/usr/bin/env python3
 import os, sys
 with open(os.environ['FAKE_KUNIT_LOG'] + '.e2e', 'a') as f:
     f.write(' '.join(sys.argv[1:]) + '\n')
+if '--kunit' in sys.argv:
+    # e2e.py --kunit --build-dir DIR --kunit-json FILE: the KUnit boot
+    arg = lambda o: sys.argv[sys.argv.index(o) + 1]
+    os.makedirs(arg('--build-dir'), exist_ok=True)
+    with open(os.path.join(arg('--build-dir'), 'kunit-serial.log'), 'w') as f:
+        f.write('    ok 1 virtio_pm_demo\n')
+    if os.environ.get('FAKE_X86_FAIL'):
+        sys.exit(1)
+    with open(arg('--kunit-json'), 'w') as f:
+        f.write('{"misc": {"passed": 4, "failed": 0, "crashed": 0, '
+                '"skipped": 0, "errors": 0}}')
+    sys.exit(0)
 if os.environ.get('FAKE_E2E_FAIL'):
     print('5 passed, 2 failed')
     sys.exit(1)
@@ -951,21 +957,21 @@ class TestAllTest(TestCase):
 		self.e.env['FAKE_FIX_PROOF'] = '1'
 		self.fake_e2e = self.e.tmp / 'e2e.py'
 		write(self.fake_e2e, FAKE_E2E_PY, 0o755)
-		self.fake_x86 = self.e.tmp / 'kunit-x86_64.sh'
-		write(self.fake_x86, FAKE_X86_64_SH, 0o755)
 		self.fake_series = self.e.tmp / 'series_checks.py'
-		# stage 6 checks for QEMU before it runs the (fake) script
+		# stage 3 builds with gcov: its tools and the fragment; the lcov
+		# part (coverage_report) has its own test
 		qbin = self.e.tmp / 'qemu-bin'
-		fake_bin(qbin, 'qemu-system-x86_64', 'exit 0\n')
+		for tool in ('lcov', 'genhtml'):
+			fake_bin(qbin, tool, 'exit 0\n')
 		self.e.env['PATH'] = f'{qbin}:{os.environ["PATH"]}'
+		write(self.e.kernel / kr.COVERAGE_FRAGMENT, 'CONFIG_GCOV=y\n')
 		# contract_verdict() has its own tests; here: which JSON it reads
 		self.verdicts = []
 		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
-			   mock.patch.object(kr, 'stage_coverage', lambda ta: (1, 0, 0)),
+			   mock.patch.object(kr.Runner, 'coverage_report', lambda r, *a: True),
 			   mock.patch.object(kr, 'contract_verdict',
 					     lambda js: self.verdicts.append(js) or (0, 0, 0)),
 			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
-			   mock.patch.object(kr, 'X86_64_SH', self.fake_x86),
 			   mock.patch.object(kr, 'SERIES_CHECKS_PY', self.fake_series)]
 		for p in patches:
 			p.start()
@@ -980,38 +986,47 @@ class TestAllTest(TestCase):
 	def test_all_stages_and_one_final_line(self):
 		self.assertCode(self.e.main('test-all'), 0)
 		lines = self.e.output.splitlines()
-		# 5 self-tests + 5 KUnit + 5 hardened + 1 hardening self-check
-		# + prefixes: --upto 0 (3 + the fix proof) and --upto 1 (5)
-		# + 7 e2e + 4 x86_64 + 1 coverage check; series_checks.py absent
+		# 5 self-tests + 5 KUnit + 5 hardened + 1 coverage check
+		# + 1 hardening self-check + prefixes: --upto 0 (3 + the fix
+		# proof) and --upto 1 (5) + 7 e2e + 4 x86_64; series_checks.py
+		# absent
 		self.assertEqual(lines[-1], '37 passed, 0 failed, 1 skipped')
 		# stage 2 judged the contract from its own kunit.py JSON
-		# and stage 3 from the hardened run's
+		# and stage 3 from the hardened (gcov) run's
 		out = Path(self.verdicts[0]).parent
 		self.assertEqual([Path(js).relative_to(out).as_posix() for js in self.verdicts],
-				 ['results.json', 'harden/results.json'])
+				 ['results.json', 'harden-coverage/results.json'])
 		self.assertIn('fix proof: virtio_ring_reset fails on the base as it must', self.e.output)
-		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
+		self.assertEqual(len(self.stage_lines()), 7, self.e.output)
 		self.assertIn('series_checks.py is not present', self.e.output)
 		self.assertIn('total wall time', self.e.output)
 		execs = [c for c in self.calls() if c[0] == 'exec']
 		self.assertEqual(len(execs), 4)
-		# hardening: own build dir, filter, define on the make command line, self-check
-		self.assertEqual(execs[1][-1], kr.HARDEN_FILTER)
-		self.assertTrue(any(a.startswith('--build_dir=') and a.endswith('-um-harden') for a in execs[1]))
+		# hardening + coverage: own build dir, every suite, define on the
+		# make command line, the gcov fragment, self-check
+		self.assertTrue(any(a.startswith('--build_dir=') and a.endswith('-um-harden-coverage')
+				    for a in execs[1]))
+		self.assertFalse(any(a.startswith('virtio_') for a in execs[1]), execs[1])
+		self.assertIn(f'--kunitconfig={self.e.wt / kr.COVERAGE_FRAGMENT}', execs[1])
 		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} linux', self.e.output)
 		self.assertIn(f'hardening self-check: {kr.HARDEN_DEFINE} is in', self.e.output)
 		# base proof and bisect: --upto 0 and 1 (every prefix of the fake
 		# two-patch series) in one shared work tree with base.kunitconfig
 		for c in execs[2:4]:
 			self.assertIn(f'--kunitconfig={kr.BASE_KUNITCONFIG}', c)
-			self.assertTrue(any(a.endswith('-upto-um') for a in c), c)
+			self.assertTrue(any(a.endswith('-upto/.build-um') for a in c), c)
 		self.assertIn('prefix --upto 0: 4 passed, 0 failed', self.e.output)
 		self.assertIn('prefix --upto 1: 5 passed, 0 failed', self.e.output)
-		self.assertNotIn(kr.HARDEN_FILTER, execs[0])
 		# e2e and x86_64 get the (full series) work tree
 		wt = str(self.e.wt)
 		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
-		self.assertIn(f'fake x86_64 run: {wt} ', (self.e.tmp / 'kunit.log.x86').read_text())
+		# one x86_64 kernel: the KUnit run boots stage 5's build dir
+		e2e_calls = (self.e.tmp / 'kunit.log.e2e').read_text().splitlines()
+		self.assertEqual(len(e2e_calls), 2)
+		bdir = self.e.cache / 'build' / 'e2e-x86_64'
+		self.assertIn(f'--kernel {wt} --build-dir {bdir} --kunit ', e2e_calls[1])
+		self.assertIn(f'--build-dir {bdir} --cycles', e2e_calls[0])
+		self.assertEqual((self.e.out / 'x86_64' / 'test.log').read_text(), '    ok 1 virtio_pm_demo\n')
 		# the CI tier: a short e2e run
 		self.assertIn(f'--cycles={kr.E2E_CI_CYCLES}', (self.e.tmp / 'kunit.log.e2e').read_text())
 		self.assertIn('--hib-image', (self.e.tmp / 'kunit.log.e2e').read_text())
@@ -1035,7 +1050,7 @@ class TestAllTest(TestCase):
 		      'open(os.environ["FAKE_KUNIT_LOG"] + ".series", "w").write(" ".join(sys.argv[1:]))\n'
 		      'print("9 passed, 0 failed")\n')
 		self.assertCode(self.e.main('test-all', '--full'), 0)
-		self.assertEqual(len(self.stage_lines()), 8, self.e.output)
+		self.assertEqual(len(self.stage_lines()), 7, self.e.output)
 		self.assertIn('--soak', (self.e.tmp / 'kunit.log.e2e').read_text())
 		self.assertNotIn('--cycles', (self.e.tmp / 'kunit.log.e2e').read_text())
 		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
@@ -1046,7 +1061,15 @@ class TestAllTest(TestCase):
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_FAIL': '1'}), kr.EXIT_TESTS_FAILED)
 		self.assertIn('build failed', self.e.output)
 		# KUnit, hardened, prefixes --upto 0 and 1 fail; the others still run
-		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
+		self.assertEqual(self.e.output.splitlines()[-1], '16 passed, 4 failed, 1 skipped')
+
+	def test_uncovered_series_line_fails_the_hardening_stage(self):
+		with mock.patch.object(kr.Runner, 'coverage_report', lambda r, *a: False):
+			self.assertCode(self.e.main('test-all'), kr.EXIT_TESTS_FAILED)
+		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
+		self.assertEqual(len(fails), 1, self.e.output)
+		self.assertIn('[3/7] KUnit suite, notification hardening, coverage', fails[0])
+		self.assertIn(': 6 passed, 1 failed', fails[0])
 
 	def test_quick(self):
 		self.assertCode(self.e.main('test-all', '--quick'), 0)
@@ -1086,8 +1109,8 @@ class TestAllTest(TestCase):
 		self.assertEqual(rep['kunit_cases'], {'passed': 22, 'failed': 0, 'skipped': 0})
 		self.assertEqual((rep['status'], rep['exit_code']), ('fail', kr.EXIT_TESTS_FAILED))
 		st = rep['stages']
-		self.assertEqual([s['index'] for s in st], list(range(1, 9)))
-		self.assertEqual([s['status'] for s in st], ['pass'] * 4 + ['fail'] + ['pass'] * 2 + ['skip'])
+		self.assertEqual([s['index'] for s in st], list(range(1, 8)))
+		self.assertEqual([s['status'] for s in st], ['pass'] * 4 + ['fail'] + ['pass'] + ['skip'])
 		e2e = st[4]
 		self.assertEqual((e2e['passed'], e2e['failed'], e2e['skipped']), (5, 2, 0))
 		self.assertEqual(e2e['checks'], {'passed': 5, 'failed': 2, 'skipped': 0})
@@ -1119,7 +1142,7 @@ class TestAllTest(TestCase):
 		fail = suites[4].find('testcase/failure')
 		self.assertEqual(fail.get('message'), '5 passed, 2 failed')
 		self.assertIn(e2e['log'], fail.text)
-		self.assertIsNotNone(suites[7].find('testcase/skipped'))
+		self.assertIsNotNone(suites[6].find('testcase/skipped'))
 		self.assertEqual(root.get('failures'), '2')
 		# a change in the repo's work tree is told
 		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* changed */\n')
@@ -1131,7 +1154,7 @@ class TestAllTest(TestCase):
 		# a full disk fails every build: no test result, exit code 3
 		self.assertCode(self.e.main('test-all', extra_env={'FAKE_BUILD_ENOSPC': '1'}), kr.EXIT_ENV)
 		self.assertIn('no space left on the device', self.e.output)
-		self.assertEqual(self.e.output.splitlines()[-1], '17 passed, 4 failed, 1 skipped')
+		self.assertEqual(self.e.output.splitlines()[-1], '16 passed, 4 failed, 1 skipped')
 		rep = self.report()
 		self.assertEqual((rep['status'], rep['exit_code']), ('error', kr.EXIT_ENV))
 		self.assertEqual([s['status'] for s in rep['stages']][1:4], ['error'] * 3)
