@@ -1849,10 +1849,8 @@ def cmd_selftest(args):
 HERE = Path(__file__).resolve().parent
 BASE_KUNITCONFIG = HERE / 'base.kunitconfig'
 E2E_PY = HERE / 'e2e.py'
-X86_64_SH = HERE / 'e2e' / 'kunit-x86_64.sh'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
 HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
-HARDEN_FILTER = 'virtio_*'
 E2E_CI_CYCLES = 20
 # The KUnit proof of the series' first patch (the in-order reset fix): it
 # must fail on the base (--upto 0) and pass from --upto 1 on.
