@@ -1856,6 +1856,33 @@ static void reset_vqs_refuses_smaller_queue(struct kunit *test)
 						  run.mark[4], true,
 						  VIRTIO_MMIO_QUEUE_NUM), 0);
 }
+
+/*
+ * This series' virtqueue_reinit_vring() refuses a ring that still holds a
+ * buffer (-EBUSY, warning once per boot), and vm_reset_vqs() passes the
+ * refusal on: a buffer posted before suspend and never used by the device
+ * makes the noirq restore fail with -EBUSY before any queue is programmed;
+ * FAILED is set and resume fails with -EIO.
+ */
+static void reset_vqs_refuses_outstanding_buffer(struct kunit *test)
+{
+	struct mmio_test_ctx *ctx = mmio_test_setup(test,
+						    &mmio_test_noirq_driver, 2);
+	struct mmio_test_run run = { };
+
+	KUNIT_ASSERT_EQ(test, mmio_test_post(ctx->vqs[0], ctx->buf2,
+					     GFP_KERNEL), 0);
+	kunit_warning_suppress(test) {
+		mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
+		KUNIT_EXPECT_LE(test, KUNIT_SUPPRESSED_WARNING_COUNT(), 1);
+	}
+	mmio_test_expect_noirq_restore_failed(ctx, &run, -EBUSY);
+	KUNIT_EXPECT_EQ(test, fake_mmio_log_count(ctx->fdev, run.mark[2],
+						  run.mark[4], true,
+						  VIRTIO_MMIO_QUEUE_NUM), 0);
+	KUNIT_EXPECT_EQ(test, ctx->vqs[0]->num_free,
+			virtqueue_get_vring_size(ctx->vqs[0]) - 1);
+}
 #endif /* CONFIG_VIRTIO_NOIRQ_EXTRAS_KUNIT_TEST */
 
 static const struct mmio_test_param mmio_test_legacy[] = {
@@ -1940,6 +1967,8 @@ static struct kunit_suite virtio_mmio_config_suite = {
 static struct kunit_case virtio_mmio_counts_cases[] = {
 	KUNIT_CASE_PARAM(restore_access_counts, mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM(reset_vqs_refuses_smaller_queue,
+			 mmio_test_version_gen_params),
+	KUNIT_CASE_PARAM(reset_vqs_refuses_outstanding_buffer,
 			 mmio_test_version_gen_params),
 	KUNIT_CASE_PARAM_ATTR(v3_reset_that_never_completes_fails_resume,
 			      mmio_test_v3_gen_params,
