@@ -1278,12 +1278,25 @@ static void noirq_used_buffer_interrupts_when_irqs_return(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
 }
 
-/* After a noirq restore both queues move buffers, interrupt driven. */
+/*
+ * After a noirq restore both queues move buffers, interrupt driven. Each
+ * queue moved a buffer before the suspend too, so its indices are past 0;
+ * the reset device starts again at 0, and so must the re-initialised ring:
+ * the device consumes exactly the one new buffer on each queue.
+ */
 static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 {
 	struct mmio_test_ctx *ctx = test->priv;
 	struct mmio_test_run run = { };
+	struct fake_mmio_queue q;
 	unsigned int i;
+
+	for (i = 0; i < MMIO_TEST_NVQS; i++) {
+		if (!ctx->vqs[i])
+			continue;
+		KUNIT_ASSERT_EQ(test, mmio_test_irq_buffer(ctx, ctx->vqs[i]),
+				MMIO_TEST_BUF_SIZE);
+	}
 
 	mmio_test_cycle(ctx, MMIO_TEST_SUSPEND, &run);
 	KUNIT_ASSERT_EQ(test, run.ret[2], 0);
@@ -1309,6 +1322,9 @@ static void queues_move_buffers_after_noirq_restore(struct kunit *test)
 				fake_mmio_log_find(ctx->fdev, mark, true,
 						   VIRTIO_MMIO_INTERRUPT_ACK,
 						   VIRTIO_MMIO_INT_VRING), 0);
+		fake_mmio_get_queue(ctx->fdev, vq->index, &q);
+		KUNIT_EXPECT_EQ(test, q.last_avail, 1);
+		KUNIT_EXPECT_EQ(test, q.used_idx, 1);
 	}
 	KUNIT_EXPECT_FALSE(test, fake_mmio_irq_line(ctx->fdev));
 	KUNIT_EXPECT_EQ(test, ctx->fdev->errors, 0);
