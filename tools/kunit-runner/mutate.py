@@ -56,14 +56,11 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import buildenv  # noqa: E402
 import buildlock  # noqa: E402
 import verdict  # noqa: E402
-
-EXIT_OK = 0
-EXIT_SURVIVORS = 1
-EXIT_USAGE = 2
-EXIT_ENV = 3
-EXIT_BASELINE = 5
-EXIT_DIRTY = 6
-EXIT_INTERRUPTED = 130
+# The runner's exit codes, so that each means the same in both tools.
+from kunit_runner import (EXIT_OK, EXIT_USAGE, EXIT_ENV,  # noqa: E402
+			  EXIT_DIRTY, EXIT_INTERRUPTED)
+from kunit_runner import EXIT_TESTS_FAILED as EXIT_SURVIVORS  # noqa: E402
+from kunit_runner import EXIT_BUILD as EXIT_BASELINE  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
