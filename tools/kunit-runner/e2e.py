@@ -79,6 +79,9 @@ CONSUMER_RX = re.compile(rf'{CONSUMER}: cycle (\d+): resume_noirq '
 WAKE_DELAY = 1.0
 WAKE_TRIES = 5
 SOAK_CYCLES = 1000
+# swap.c starts reading the image: "Loading image data pages (N pages)",
+# or with compression "Loading and decompressing image data (N pages)".
+IMAGE_LOAD_RE = r'Loading (and decompressing )?image data'
 LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
 		      r'general protection fault|INFO: task .* blocked')
@@ -901,7 +904,7 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 	# test_resume: image written and read back within boot 1.
 	seg = segments(l1, 'hibimg').get('test_resume')
 	if chk.check(seg, 'hibernation image: test_resume did not finish'):
-		ld = find(l1, seg[0], seg[1], r'Loading image data pages')
+		ld = find(l1, seg[0], seg[1], IMAGE_LOAD_RE)
 		chk.check(ld is not None,
 			  'test_resume: no "Loading image data pages"')
 		chk.check(f'data={data} ' in seg[2],
@@ -921,7 +924,7 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 		  'boot 1 did not power off after writing the image')
 	# Boot 2: a fresh kernel loads the image and jumps into it; the rest
 	# of the log is the restored boot 1 kernel.
-	ld = find(l2, 0, len(l2), r'Loading image data pages')
+	ld = find(l2, 0, len(l2), IMAGE_LOAD_RE)
 	end = find(l2, 0, len(l2), r'E2E: hibimg shutdown end')
 	if not chk.check(ld is not None and end is not None and ld < end,
 			 'boot 2: no "Loading image data pages" before the '
