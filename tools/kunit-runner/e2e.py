@@ -87,6 +87,7 @@ PT_INTERP = 3
 #   hibimg_append   extra command line of the --hib-image boots
 #   busybox_deb     the Debian architecture of a foreign static busybox
 #   no_platform     why /sys/power/disk offers no platform mode
+#   rtc_wake        rtc0's alarm can wake a real s2idle (--rtc)
 ARCHES = {
 	'x86_64': {
 		'make': ['ARCH=x86_64'], 'image': 'bzImage',
@@ -103,6 +104,7 @@ ARCHES = {
 		'hibimg_append': 'noapictimer ',
 		'busybox_deb': None,
 		'no_platform': 'no hibernation_ops, no ACPI S4 on this machine',
+		'rtc_wake': False,
 	},
 	'arm64': {
 		'make': ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'],
@@ -120,6 +122,7 @@ ARCHES = {
 		'busybox_deb': 'arm64',
 		'no_platform': 'no hibernation_ops: nothing registers them on '
 		'arm64',
+		'rtc_wake': True,
 	},
 }
 
@@ -833,8 +836,72 @@ def analyse_real(log, seg, n, waker, chk, tty_events=True):
 	    if w['sent'] else f'{name}: no wake byte was sent')
 
 
+def analyse_rtc(log, seg, n, chk):
+	"""Proof that RTC s2idle cycle n slept until rtc0's alarm woke it."""
+	name = f'rtc s2idle {n}'
+	lo, hi, end_text = seg
+	before = None
+	for i in range(lo - 1, max(lo - 40, -1), -1):
+		m = re.search(rf'E2E: rtc s2idle {n} before (.*)$', log[i][1])
+		if m:
+			before = m.group(1)
+			break
+	if not chk.check(before is not None, f'{name}: no "before" marker'):
+		return
+	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
+	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
+	chk.check(kv0.get('pm_test', '').startswith('[none]'),
+		  f'{name}: pm_test is not none: {kv0.get("pm_test")}')
+	chk.check('wakeup_count_write=ok' in log[lo][1],
+		  f'{name}: wakeup_count handshake refused')
+	ok = ('success' in kv0 and 'success' in kv1 and
+	      int(kv1['success']) == int(kv0['success']) + 1 and
+	      kv1.get('fail') == kv0.get('fail'))
+	chk.check(ok, f'{name}: suspend_stats before {kv0.get("success")}/'
+		  f'{kv0.get("fail")} after {kv1.get("success")}/'
+		  f'{kv1.get("fail")} (success/fail), want +1/+0')
+	irq = kv0.get('irq')
+	chk.check(irq and kv1.get('wakeup_irq') == irq,
+		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
+		  f'RTC\'s IRQ {irq!r}')
+	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
+	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
+	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
+	if not chk.check(s2i is not None and trig is not None and
+			 res is not None and s2i < trig < res,
+			 f'{name}: no "suspend-to-idle", "Triggering wakeup from '
+			 f'IRQ {irq}", "resume from suspend-to-idle" sequence'):
+		return
+	# The alarm was set 2 s ahead (whole seconds): the machine slept
+	# until the RTC reached it, for about a second at least.
+	try:
+		reached = int(kv1['now']) >= int(kv0['alarm'])
+	except (KeyError, ValueError):
+		reached = False
+	gap = log[trig][0] - log[s2i][0]
+	chk.check(reached and gap >= 0.5,
+		  f'{name}: woken {gap:.3f}s after suspend-to-idle, RTC at '
+		  f'{kv1.get("now")}, alarm {kv0.get("alarm")}: want the alarm '
+		  'reached, at least 0.5 s of sleep')
+	# The alarm interrupt reports a wakeup event of the RTC's device
+	# (rtc_update_irq(): pm_stay_awake()): the only one.
+	try:
+		ev = int(kv1['wakeup_count']) - int(kv0['wakeup_count'])
+		rev = int(kv1['rtc_wakeup_count']) - int(kv0['rtc_wakeup_count'])
+	except (KeyError, ValueError):
+		ev = rev = -1
+	chk.check(ev >= 1 and rev == ev,
+		  f'{name}: wakeup_count +{ev}, RTC wakeup_count +{rev}: want the '
+		  'same, at least 1 (the alarm)')
+	say(f'{name}: slept {gap:.3f}s (kernel clock) until the RTC alarm '
+	    f'(IRQ {irq}); suspend_stats success {kv0.get("success")} -> '
+	    f'{kv1.get("success")}; wakeup_count {kv0.get("wakeup_count")} -> '
+	    f'{kv1.get("wakeup_count")} (RTC {kv0.get("rtc_wakeup_count")} -> '
+	    f'{kv1.get("rtc_wakeup_count")})')
+
+
 def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
-	    waker=None, tty_events=True):
+	    waker=None, tty_events=True, rtc=0):
 	chk = Checks()
 	log = parse(lines)
 	timeline = []
@@ -885,6 +952,18 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
 		if fi is not None:
 			fetch_cycles.append(int(re.search(r'cycle (\d+):',
 							  log[fi][1]).group(1)))
+	rs = segments(log, 'rtc s2idle')
+	chk.check(len(rs) == rtc, f'{len(rs)} of {rtc} RTC s2idle cycles ran')
+	for n in range(1, rtc + 1):
+		seg = rs.get(str(n))
+		if not seg:
+			continue
+		analyse_rtc(log, seg, n, chk)
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2], f'rtc s2idle {n}',
+				   True, noirq_mode, True, chk, None)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
 	hib = segments(log, 'hibernate')
 	for lvl in hib_levels:
 		seg = hib.get(lvl)
@@ -903,7 +982,7 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
 	m = re.search(r'E2E: stats (.*)$', text, re.M)
 	if chk.check(m, 'no final driver stats'):
 		st = dict(kv.split('=', 1) for kv in m.group(1).split())
-		expect = cycles + real + sum(1 for lvl in hib_levels
+		expect = cycles + real + rtc + sum(1 for lvl in hib_levels
 					     if lvl in NOIRQ_HIB_LEVELS)
 		chk.check(st.get('cycles') == str(expect),
 			  f'driver saw {st.get("cycles")} restores, want {expect}')
@@ -1214,6 +1293,11 @@ def parse_args(argv):
 		       help='real s2idle cycles (pm_test=none) per boot, each '
 		       f'woken by a byte to the console UART {WAKE_DELAY:.0f} s '
 		       'after it began (default %(default)s)')
+	p.add_argument('--rtc', type=int, metavar='N',
+		       help='real s2idle cycles per boot woken by an alarm of '
+		       'rtc0 2 s ahead, after the --real ones (default: 1 on '
+		       'arm64, whose virt machine has a PL031; 0 on x86_64: '
+		       'microvm has no wake-capable RTC)')
 	p.add_argument('--append', default='', metavar='ARGS',
 		       help='extra kernel command line for the main boots, e.g. '
 		       f'"{DRV}.noirq=0" to see the noirq checks fail')
@@ -1278,6 +1362,11 @@ def parse_args(argv):
 		p.error('--cycles must be at least 1')
 	if a.real < 0:
 		p.error('--real must be at least 0')
+	if a.rtc is None:
+		a.rtc = 1 if ARCHES[a.arch]['rtc_wake'] else 0
+	if a.rtc < 0 or (a.rtc and not ARCHES[a.arch]['rtc_wake']):
+		p.error(f'--rtc: 0 on {a.arch} (no wake-capable RTC), at least 0 '
+			'elsewhere')
 	a.mmio_version = a.mmio_version or [1, 2]
 	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
 	for lvl in a.hib_levels:
@@ -1318,22 +1407,25 @@ def run(args):
 
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
 	timeout = args.timeout or int(180 + 0.5 * args.cycles +
-				      WAKE_DELAY * WAKE_TRIES * args.real)
+				      WAKE_DELAY * WAKE_TRIES * args.real +
+				      5 * args.rtc)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
-		 f'e2e.times={args.times} e2e.real={args.real} {args.append}')
+		 f'e2e.times={args.times} e2e.real={args.real} '
+		 f'e2e.rtc={args.rtc} {args.append}')
 	chk = Checks()
 	timeline = []
 	for ver in args.mmio_version:
 		log_path = bdir / f'e2e-serial-v{ver}.log'
 		say(f'virtio-mmio version {ver}: {args.cycles} s2idle cycles, '
-		    f'{args.real} real s2idle, hibernation levels {args.hib}')
+		    f'{args.real} real s2idle, {args.rtc} RTC s2idle, '
+		    f'hibernation levels {args.hib}')
 		waker = Waker(WAKE_DELAY)
 		lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
 					    timeout, ver, waker)
 		say(f'boot finished in {dt:.1f}s, serial log {log_path}')
 		c, tl = analyse(lines, args, args.cycles, args.hib_levels, True,
 				args.times, args.real, waker,
-				ARCHES[args.arch]['tty_events'])
+				ARCHES[args.arch]['tty_events'], args.rtc)
 		c.check(not timed_out, f'boot timed out after {timeout}s')
 		chk.passed += c.passed
 		chk.failed += c.failed

@@ -348,8 +348,8 @@ class Arm64Test(unittest.TestCase):
 	devices without PM callbacks of their own, the image loading
 	progress and the boot before the kernel command line are left out.
 	  e2e-arm64-serial.log    2 s2idle cycles (pm_test), 1 real s2idle
-	                          woken by the PL011 (IRQ 13), hibernation
-	                          pm_test=core
+	                          woken by the PL011 (IRQ 13), 1 woken by the
+	                          PL031's alarm, hibernation pm_test=core
 	  e2e-arm64-hibimg-1.log  --hib-image boot 1: test_resume, shutdown
 	  e2e-arm64-hibimg-2.log  --hib-image boot 2: the restore
 	"""
@@ -373,9 +373,9 @@ class Arm64Test(unittest.TestCase):
 	def failures(self):
 		return [s[6:] for s in self.said if s.startswith('FAIL: ')]
 
-	def analyse(self, lines=None, tty_events=False):
+	def analyse(self, lines=None, tty_events=False, rtc=1):
 		return e2e.analyse(lines or log_lines('e2e-arm64-serial.log'), None, 2,
-				   ['core'], True, -1, 1, waker(), tty_events)
+				   ['core'], True, -1, 1, waker(), tty_events, rtc)
 
 	def test_recorded_log_passes(self):
 		chk, tl = self.analyse()
@@ -404,14 +404,50 @@ class Arm64Test(unittest.TestCase):
 		self.assertIn("real s2idle 1: pm_wakeup_irq '15', want the console UART's IRQ 13",
 			      self.failures())
 
+	def test_rtc_cycle(self):
+		chk, _ = self.analyse()
+		self.assertTrue(any(s.startswith('rtc s2idle 1: slept ') for s in self.said),
+				self.said)
+		rtc = next(l for l in log_lines('e2e-arm64-serial.log')
+			   if 'E2E: rtc s2idle 1 before' in l)
+		irq = rtc.split(' irq=')[1].split()[0]
+		alarm = rtc.split(' alarm=')[1].split()[0]
+		# woken by the UART instead of the alarm
+		self.said.clear()
+		chk, _ = self.analyse(replace(log_lines('e2e-arm64-serial.log'),
+					      f'wakeup_irq={irq} ', 'wakeup_irq=13 ', 2))
+		self.assertIn(f"rtc s2idle 1: pm_wakeup_irq '13', want the RTC's IRQ '{irq}'",
+			      self.failures())
+		# the RTC never reached the alarm: something else woke it
+		self.said.clear()
+		lines = log_lines('e2e-arm64-serial.log')
+		end = next(i for i, l in enumerate(lines) if 'E2E: rtc s2idle 1 end' in l)
+		lines[end] = e2e.re.sub(r' now=\d+', f' now={int(alarm) - 1}', lines[end])
+		chk, _ = self.analyse(lines)
+		self.assertTrue(any('want the alarm reached' in f for f in self.failures()),
+				self.failures())
+		# no wakeup event of the RTC
+		self.said.clear()
+		lines = log_lines('e2e-arm64-serial.log')
+		lines[end] = e2e.re.sub(r'rtc_wakeup_count=(\d+)',
+					lambda m: f'rtc_wakeup_count={int(m.group(1)) - 1}',
+					lines[end])
+		chk, _ = self.analyse(lines)
+		self.assertTrue(any('RTC wakeup_count +0: want the same, at least 1' in f
+				    for f in self.failures()), self.failures())
+		# the cycle missing, or not asked for
+		self.said.clear()
+		chk, _ = self.analyse(rtc=2)
+		self.assertIn('1 of 2 RTC s2idle cycles ran', self.failures())
+
 	def test_defaults(self):
 		with mock.patch.dict(os.environ, {'NOIRQ_KUNIT_CACHE': '/c'}):
 			a = e2e.parse_args(['--arch', 'arm64'])
 			x = e2e.parse_args([])
-		self.assertEqual((a.qemu, a.build_dir), ('qemu-system-aarch64',
-							 '/c/build/e2e-arm64'))
-		self.assertEqual((x.qemu, x.build_dir), ('qemu-system-x86_64',
-							 '/c/build/e2e-x86_64'))
+		self.assertEqual((a.qemu, a.build_dir, a.rtc),
+				 ('qemu-system-aarch64', '/c/build/e2e-arm64', 1))
+		self.assertEqual((x.qemu, x.build_dir, x.rtc),
+				 ('qemu-system-x86_64', '/c/build/e2e-x86_64', 0))
 		self.assertEqual(e2e.default_out_dir(Path('/c/build/e2e-arm64'), 'arm64'),
 				 Path('/c/out/e2e-arm64'))
 		self.assertEqual(e2e.default_out_dir(Path('/c/build/e2e-x86_64')),
@@ -420,6 +456,10 @@ class Arm64Test(unittest.TestCase):
 		with mock.patch('sys.stderr', io.StringIO()), \
 		     self.assertRaises(SystemExit):
 			e2e.parse_args(['--arch', 'arm64', '--kunit'])
+		# microvm has no wake-capable RTC
+		with mock.patch('sys.stderr', io.StringIO()), \
+		     self.assertRaises(SystemExit):
+			e2e.parse_args(['--rtc', '1'])
 		# the arm64 fragment has the machine's drivers, not x86's
 		want_y, want_n = e2e.fragment_symbols(e2e.FRAGMENT_ARM64)
 		for sym in ('CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_VIRTIO_MMIO',
