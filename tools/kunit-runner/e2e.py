@@ -697,9 +697,11 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	# The normal-phase callback the PM core runs for virtio-mmio is the
 	# platform bus's (platform_pm_resume/_thaw/_restore), which calls
 	# virtio_mmio_restore(): a driver without noirq callbacks gets the
-	# device back only there.
+	# device back only there. The device is virtio-mmio.N on microvm
+	# (command line), ADDR.virtio_mmio on virt (device tree); bound to
+	# the virtio-mmio driver either way.
 	restore_call = find(log, early_end + 1, hi,
-			    r'virtio-mmio\S* virtio-mmio\S*: (PM: )?calling ')
+			    r'^virtio-mmio \S+: (PM: )?calling ')
 	if noirq_mode:
 		chk.check(fi < noirq_end,
 			  f'{name}: fetch not inside the noirq resume phase')

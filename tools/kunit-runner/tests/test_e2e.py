@@ -384,6 +384,16 @@ class Arm64Test(unittest.TestCase):
 		self.assertEqual([t['name'] for t in tl], ['s2idle cycle 1', 'hibernate core'])
 		self.assertTrue(any('pm_wakeup_irq 13' in s for s in self.said), self.said)
 
+	def test_comparison_on_device_tree_names(self):
+		# virt names its transports ADDR.virtio_mmio, microvm virtio-mmio.N
+		lines = [l.replace('virtio-mmio.0', 'a003e00.virtio_mmio')
+			 for l in log_lines('e2e-serial-nonoirq.log')]
+		self.assertTrue(any('virtio-mmio a003e00.virtio_mmio: PM: calling' in l
+				    for l in lines))
+		chk, tl = e2e.analyse(lines, None, 1, [], False, -1)
+		self.assertEqual(chk.failed, 0, self.failures())
+		self.assertGreater(tl[0]['fetch'], tl[0]['restore_call'])
+
 	def test_real_cycle_wakeup_events(self):
 		# PL011 reports no wakeup event for the byte: +0 is what arm64
 		# must see, and what x86's check (8250: at least 1) refuses
