@@ -2830,7 +2830,8 @@ def build_parser():
 	p.add_argument('--quick', action='store_true', help='test-all: run only the self-tests and '
 		       'the UML KUnit suite')
 	p.add_argument('--full', action='store_true', help='test-all, doctor: the whole matrix (e2e '
-		       'soak, every group of series_checks.py) instead of the CI tier')
+		       'soak, e2e on arm64, every group of series_checks.py) instead of the '
+		       'CI tier')
 	p.add_argument('--missing-packages', action='store_true', help='doctor: print only the '
 		       'Debian packages missing for the tier (test-all, or --full), on one line')
 	p.add_argument('--all', action='store_true', help='clean: also remove the downloaded base '
