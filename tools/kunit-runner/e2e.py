@@ -5,7 +5,9 @@
 Builds a minimal x86_64 kernel with the series and the test driver
 drivers/virtio/tests/virtio_noirq_e2e.c (CONFIG_VIRTIO_NOIRQ_E2E_TEST),
 packs a busybox initramfs, boots QEMU's microvm machine with a real
-virtio-rng-device on virtio-mmio, and lets the init script (e2e/init) run
+virtio-rng-device on virtio-mmio (with --arch arm64: an arm64 kernel on
+QEMU's virt machine, whose device tree lists its virtio-mmio transports,
+and an arm64 busybox), and lets the init script (e2e/init) run
 s2idle cycles and hibernation freeze/thaw cycles through the real PM core
 with pm_test (no wakeup source and no image needed), and real s2idle cycles
 (pm_test=none) that only a byte sent by this script to the guest's console
@@ -59,6 +61,7 @@ EXIT_INTERNAL = 8
 HERE = Path(__file__).resolve().parent
 E2E_DIR = HERE / 'e2e'
 FRAGMENT = E2E_DIR / 'e2e.config'
+FRAGMENT_ARM64 = E2E_DIR / 'e2e-arm64.config'
 INIT_SCRIPT = E2E_DIR / 'init'
 BUILD_LOCK = buildlock.build_lock_path()
 NOIRQ_HIB_LEVELS = ('platform', 'processors', 'core')
@@ -67,7 +70,61 @@ BUSYBOX_APPLETS = ('sh', 'mount', 'mkdir', 'cat', 'echo', 'ls', 'tr', 'cut',
 		   'mkswap', 'swapon')
 # Debian package providing each tool, for --install (hostenv.py's table).
 PACKAGES = hostenv.packages(hostenv.E2E_TOOLS)
+PACKAGES_ARM64 = hostenv.packages(hostenv.E2E_ARM64_TOOLS)
 HEADERS = hostenv.packages(hostenv.E2E_HEADERS)
+EM_AARCH64 = 183	# e_machine of an arm64 ELF file
+PT_INTERP = 3
+
+# The machine of each --arch: how to build its kernel and boot it.
+#   make, image     make's ARCH (and CROSS_COMPILE) and the image target
+#   image_path      the image in the build dir
+#   fragment        the Kconfig fragment on top of allnoconfig
+#   qemu, machine   the default QEMU binary, its machine and CPU options
+#   tty             the console UART, the wake source of a real s2idle
+#   tty_events      its driver reports a wakeup event for each byte it
+#                   receives while armed for wakeup (8250 does, PL011 not)
+#   append          extra command line of every e2e boot
+#   hibimg_append   extra command line of the --hib-image boots
+#   busybox_deb     the Debian architecture of a foreign static busybox
+#   no_platform     why /sys/power/disk offers no platform mode
+#   rtc_wake        rtc0's alarm can wake a real s2idle (--rtc)
+ARCHES = {
+	'x86_64': {
+		'make': ['ARCH=x86_64'], 'image': 'bzImage',
+		'image_path': 'arch/x86/boot/bzImage', 'fragment': FRAGMENT,
+		'qemu': 'qemu-system-x86_64',
+		'machine': ['-M', 'microvm,acpi=off'], 'tty': 'ttyS0',
+		'tty_events': True, 'append': 'hibernate=nocompress ',
+		# under TCG the APIC timer fails its verification at boot
+		# and is not used, but that verification left its
+		# clockevent's handler on lapic_cal_handler (__init,
+		# freed); now and then the restored kernel then took an
+		# APIC timer interrupt and oopsed on it right after the
+		# syscore resume (3 of 8 restores under load).
+		'hibimg_append': 'noapictimer ',
+		'busybox_deb': None,
+		'no_platform': 'no hibernation_ops, no ACPI S4 on this machine',
+		'rtc_wake': False,
+	},
+	'arm64': {
+		'make': ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'],
+		'image': 'Image', 'image_path': 'arch/arm64/boot/Image',
+		'fragment': FRAGMENT_ARM64, 'qemu': 'qemu-system-aarch64',
+		'machine': ['-M', 'virt', '-cpu', 'cortex-a57'],
+		'tty': 'ttyAMA0', 'tty_events': False,
+		# The image is compressed (lzo), as by default: an
+		# uncompressed one is read with clean_pages_on_read, and
+		# hib_end_io() then calls flush_icache_range() from the
+		# bio's completion interrupt: on arm64 kick_all_cpus_sync()
+		# warns twice (irqs disabled, !in_task()). The compressed
+		# path cleans the pages in its decompression threads.
+		'append': '', 'hibimg_append': '',
+		'busybox_deb': 'arm64',
+		'no_platform': 'no hibernation_ops: nothing registers them on '
+		'arm64',
+		'rtc_wake': True,
+	},
+}
 
 DRV = 'virtio_noirq_e2e'
 CONSUMER = 'virtio_noirq_e2e_consumer'
@@ -79,6 +136,9 @@ CONSUMER_RX = re.compile(rf'{CONSUMER}: cycle (\d+): resume_noirq '
 WAKE_DELAY = 1.0
 WAKE_TRIES = 5
 SOAK_CYCLES = 1000
+# swap.c starts reading the image: "Loading image data pages (N pages)",
+# or with compression "Loading and decompressing image data (N pages)".
+IMAGE_LOAD_RE = r'Loading (and decompressing )?image data'
 LINE_RE = re.compile(r'^\[\s*(\d+\.\d+)\]\s?(.*)$')
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|'
 		      r'general protection fault|INFO: task .* blocked')
@@ -103,10 +163,10 @@ def find_busybox():
 	return shutil.which('busybox')
 
 
-def missing_packages(qemu):
+def missing_packages(qemu, arch='x86_64'):
 	miss = []
-	for tool, pkg in PACKAGES.items():
-		if tool == 'qemu-system-x86_64':
+	for tool, pkg in (PACKAGES_ARM64 if arch == 'arm64' else PACKAGES).items():
+		if tool == ARCHES[arch]['qemu']:
 			if not shutil.which(qemu):
 				miss.append(pkg)
 		elif tool == 'busybox':
@@ -130,7 +190,7 @@ def busybox_is_static(path):
 
 
 def ensure_env(args):
-	miss = missing_packages(args.qemu)
+	miss = missing_packages(args.qemu, args.arch)
 	if not miss:
 		return
 	if args.install and os.geteuid() == 0:
@@ -142,10 +202,117 @@ def ensure_env(args):
 				    '--no-install-recommends'] + miss, env=env,
 				   stdout=subprocess.DEVNULL, check=False)
 		if r.returncode == 0:
-			miss = missing_packages(args.qemu)
+			miss = missing_packages(args.qemu, args.arch)
 	if miss:
 		raise E2EError(EXIT_ENV, 'missing packages: ' + ' '.join(miss) +
 			       ' (install them, or run as root with --install)')
+
+
+def elf_info(path):
+	"""(e_machine, has PT_INTERP) of the 64-bit little-endian ELF file
+	@path, or None: a static busybox has no program interpreter."""
+	try:
+		with open(path, 'rb') as f:
+			data = f.read(1 << 16)
+	except OSError:
+		return None
+	if data[:6] != b'\x7fELF\x02\x01':
+		return None
+	machine = int.from_bytes(data[18:20], 'little')
+	phoff = int.from_bytes(data[32:40], 'little')
+	phentsize = int.from_bytes(data[54:56], 'little')
+	phnum = int.from_bytes(data[56:58], 'little')
+	interp = False
+	for i in range(phnum):
+		off = phoff + i * phentsize
+		if off + 4 > len(data):
+			return None
+		if int.from_bytes(data[off:off + 4], 'little') == PT_INTERP:
+			interp = True
+	return machine, interp
+
+
+def host_archive(apt_etc='/etc/apt'):
+	"""(URI, suite) of the host's Debian main archive, from its apt sources."""
+	import kunit_runner
+	for types, uris, suites, comps in kunit_runner.apt_source_entries(apt_etc):
+		if 'deb' not in types or not uris or not suites:
+			continue
+		if 'security' in uris[0] or (comps and 'main' not in comps):
+			continue
+		suite = next((x for x in suites if '-' not in x and '/' not in x),
+			     None)
+		if suite:
+			return uris[0].rstrip('/'), suite
+	raise E2EError(EXIT_ENV, f'no Debian archive in the apt sources under '
+		       f'{apt_etc}: pass --busybox')
+
+
+def foreign_busybox(deb_arch, cache):
+	"""The static busybox of the host's Debian release for @deb_arch.
+
+	The guest of --arch arm64 needs an arm64 busybox: the host's busybox
+	package (hostenv.py's table) of that architecture, fetched with
+	apt-get download in a private apt setup under @cache (the host's
+	dpkg is not touched) and unpacked there; later runs reuse it."""
+	bb = cache / 'root' / 'bin' / 'busybox'
+	pkg = hostenv.packages(('busybox',))['busybox']
+	if elf_info(bb) == (EM_AARCH64, False):
+		return bb
+	uri, suite = host_archive(os.environ.get('NOIRQ_KUNIT_APT_ETC',
+						 '/etc/apt'))
+	for d in ('lists/partial', 'cache/archives/partial', 'state', 'deb'):
+		(cache / d).mkdir(parents=True, exist_ok=True)
+	import kunit_runner
+	(cache / 'sources.list').write_text(
+		f'deb [signed-by={kunit_runner.KEYRING}] {uri} {suite} main\n')
+	opts = ['-o', f'Dir::Etc::SourceList={cache}/sources.list',
+		'-o', 'Dir::Etc::SourceParts=/dev/null',
+		'-o', f'Dir::State={cache}/state',
+		'-o', f'Dir::State::Lists={cache}/lists',
+		'-o', f'Dir::Cache={cache}/cache',
+		'-o', 'Dir::State::status=/var/lib/dpkg/status',
+		'-o', f'APT::Architecture={deb_arch}',
+		'-o', f'APT::Architectures={deb_arch}',
+		'-o', 'Acquire::Languages=none']
+	if os.geteuid() == 0:
+		opts += ['-o', 'APT::Sandbox::User=root']
+	say(f'fetching {pkg} for {deb_arch} from {suite} (private apt setup '
+	    f'in {cache})')
+	log = cache / 'fetch.log'
+	log.write_text('')
+	for old in (cache / 'deb').glob('*.deb'):
+		old.unlink()
+	rc = run_logged(['apt-get'] + opts + ['update'], cache, log)
+	if not rc:
+		rc = run_logged(['apt-get'] + opts + ['download', pkg],
+				cache / 'deb', log)
+	debs = sorted((cache / 'deb').glob('*.deb'))
+	if rc or not debs:
+		raise E2EError(EXIT_ENV, f'cannot fetch {pkg} for {deb_arch} '
+			       f'(network?), see {log}; or pass --busybox')
+	rc = run_logged(['dpkg-deb', '-x', str(debs[0]), str(cache / 'root')],
+			cache, log)
+	if rc or elf_info(bb) != (EM_AARCH64, False):
+		raise E2EError(EXIT_ENV, f'{debs[0].name} holds no static '
+			       f'{deb_arch} bin/busybox, see {log}')
+	return bb
+
+
+def guest_busybox(args, bdir):
+	"""The static busybox of the initramfs: the host's, or the guest
+	architecture's (--busybox, else fetched)."""
+	deb_arch = ARCHES[args.arch]['busybox_deb']
+	if args.busybox:
+		bb = Path(args.busybox)
+		want = (EM_AARCH64, False) if deb_arch == 'arm64' else None
+		if want and elf_info(bb) != want:
+			raise E2EError(EXIT_USAGE, f'--busybox {bb} is not a static '
+				       f'{deb_arch} ELF executable')
+		return bb
+	if deb_arch:
+		return foreign_busybox(deb_arch, bdir / f'busybox-{deb_arch}')
+	return find_busybox()
 
 
 def check_kernel_tree(kdir):
@@ -185,9 +352,9 @@ class BuildLock(buildlock.FileLock):
 			raise E2EError(EXIT_ENV, str(e)) from None
 
 
-def fragment_symbols():
+def fragment_symbols(fragment=FRAGMENT):
 	want_y, want_n = [], []
-	for line in FRAGMENT.read_text().splitlines():
+	for line in fragment.read_text().splitlines():
 		m = re.match(r'^(CONFIG_\w+)=y$', line)
 		if m:
 			want_y.append(m.group(1))
@@ -209,21 +376,23 @@ def build_kernel(args, kdir, bdir):
 	bdir.mkdir(parents=True, exist_ok=True)
 	log = bdir / 'e2e-build.log'
 	log.write_text('')
-	make = ['make', 'ARCH=x86_64', f'O={bdir}']
+	prof = ARCHES[args.arch]
+	make = ['make'] + prof['make'] + [f'O={bdir}']
 	with BuildLock(args.lock):
 		t0 = time.monotonic()
-		rc = run_logged(make + [f'KCONFIG_ALLCONFIG={FRAGMENT}',
+		rc = run_logged(make + [f'KCONFIG_ALLCONFIG={prof["fragment"]}',
 					'allnoconfig'], kdir, log)
 		if rc:
 			raise E2EError(EXIT_BUILD, f'allnoconfig failed, see {log}')
 		config = (bdir / '.config').read_text()
-		want_y, want_n = fragment_symbols()
+		want_y, want_n = fragment_symbols(prof['fragment'])
 		lost = [s for s in want_y if f'\n{s}=y\n' not in '\n' + config]
 		lost += [s for s in want_n if re.search(rf'^{s}=[ym]$', config, re.M)]
 		if lost:
 			raise E2EError(EXIT_BUILD, 'config lost symbols of the '
 				       f'fragment: {" ".join(lost)}')
-		rc = run_logged(make + [f'-j{args.jobs}', 'bzImage'], kdir, log)
+		rc = run_logged(make + [f'-j{args.jobs}', prof['image']], kdir,
+				log)
 		dt = time.monotonic() - t0
 	if rc:
 		tail = log.read_text(errors='replace').splitlines()[-25:]
@@ -272,7 +441,7 @@ def host_tsc_args(args):
 	"""Under TCG on an x86 host the guest reads the host's TSC, but cannot
 	calibrate it on microvm (no PIT gate, no HPET): tell it the frequency,
 	or the clocksource is jiffies and timestamps have 1 ms resolution."""
-	if not args.tsc:
+	if not args.tsc or args.arch != 'x86_64':
 		return ''
 	try:
 		info = Path('/proc/cpuinfo').read_text()
@@ -337,15 +506,17 @@ class Waker:
 def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 	 mmio_version, waker=None, qemu_extra=(), stop='E2E: done'):
 	# The kernel also carries the KUnit suite (run_kunit()): not here.
-	cmdline = ('console=ttyS0 ignore_loglevel panic=-1 hibernate=nocompress '
-		   'kunit.enable=0 ' + host_tsc_args(args) + cmdline_extra)
-	cmd = [args.qemu, '-M', 'microvm,acpi=off', '-accel', 'tcg',
+	prof = ARCHES[args.arch]
+	cmdline = (f'console={prof["tty"]} ignore_loglevel panic=-1 ' +
+		   prof['append'] + 'kunit.enable=0 ' + host_tsc_args(args) +
+		   f'e2e.tty={prof["tty"]} ' + cmdline_extra)
+	cmd = [args.qemu] + prof['machine'] + ['-accel', 'tcg',
 	       '-m', '256M', '-smp', '1', '-nographic', '-no-reboot',
 	       '-kernel', str(bzimage), '-initrd', str(initrd),
 	       '-append', cmdline, '-device', 'virtio-rng-device']
 	cmd += list(qemu_extra)
-	# virtio-mmio version 1 (legacy; QEMU's default on microvm) or 2
-	# (modern) register layout.
+	# virtio-mmio version 1 (legacy; QEMU's default on microvm and virt)
+	# or 2 (modern) register layout.
 	legacy = 'on' if mmio_version == 1 else 'off'
 	cmd[-2 - len(qemu_extra):-2 - len(qemu_extra)] = [
 		'-global', f'virtio-mmio.force-legacy={legacy}']
@@ -400,6 +571,8 @@ def boot(args, bzimage, initrd, cmdline_extra, log_path, timeout,
 			proc.kill()
 			proc.wait()
 	th.join(10)
+	if not th.is_alive():
+		proc.stdout.close()
 	dt = time.monotonic() - t0
 	return lines, dt, timed_out
 
@@ -524,9 +697,11 @@ def analyse_cycle(log, lo, hi, end_text, name, expect_noirq, noirq_mode,
 	# The normal-phase callback the PM core runs for virtio-mmio is the
 	# platform bus's (platform_pm_resume/_thaw/_restore), which calls
 	# virtio_mmio_restore(): a driver without noirq callbacks gets the
-	# device back only there.
+	# device back only there. The device is virtio-mmio.N on microvm
+	# (command line), ADDR.virtio_mmio on virt (device tree); bound to
+	# the virtio-mmio driver either way.
 	restore_call = find(log, early_end + 1, hi,
-			    r'virtio-mmio\S* virtio-mmio\S*: (PM: )?calling ')
+			    r'^virtio-mmio \S+: (PM: )?calling ')
 	if noirq_mode:
 		chk.check(fi < noirq_end,
 			  f'{name}: fetch not inside the noirq resume phase')
@@ -587,8 +762,12 @@ def check_consumer(log, lo, hi, name, fi, noirq_mode, timed, chk):
 			  'virtio_mmio_restore_noirq returned')
 
 
-def analyse_real(log, seg, n, waker, chk):
-	"""Proof that real s2idle cycle n slept and what woke it."""
+def analyse_real(log, seg, n, waker, chk, tty_events=True):
+	"""Proof that real s2idle cycle n slept and what woke it.
+
+	@tty_events: the UART's driver reports a wakeup event for each byte
+	it receives while armed for wakeup (8250 does, PL011 does not: there
+	the wakeup IRQ is the proof)."""
 	name = f'real s2idle {n}'
 	lo, hi, end_text = seg
 	before = None
@@ -623,15 +802,21 @@ def analyse_real(log, seg, n, waker, chk):
 		  f'{name}: no "suspend-to-idle", "Triggering wakeup from IRQ '
 		  f'{irq}", "resume from suspend-to-idle" sequence')
 	# The 8250 driver reports a wakeup event of ttyS0 for each byte it
-	# receives while its IRQ is armed for wakeup: the wake byte.
+	# receives while its IRQ is armed for wakeup: the wake byte. PL011
+	# reports none: no other source may have reported one either.
 	try:
 		ev = int(kv1['wakeup_count']) - int(kv0['wakeup_count'])
 		tev = int(kv1['tty_wakeup_count']) - int(kv0['tty_wakeup_count'])
 	except (KeyError, ValueError):
 		ev = tev = -1
-	chk.check(ev >= 1 and tev == ev,
-		  f'{name}: wakeup_count +{ev}, ttyS0 wakeup_count +{tev}: want '
-		  'the same, at least 1 (the wake byte)')
+	if tty_events:
+		chk.check(ev >= 1 and tev == ev,
+			  f'{name}: wakeup_count +{ev}, console UART wakeup_count '
+			  f'+{tev}: want the same, at least 1 (the wake byte)')
+	else:
+		chk.check(ev == 0 and tev == 0,
+			  f'{name}: wakeup_count +{ev}, console UART wakeup_count '
+			  f'+{tev}: want +0, +0 (its driver reports no event)')
 	w = waker.cycles.get(str(n)) if waker else None
 	if not chk.check(w is not None and w['end'] is not None,
 			 f'{name}: the harness did not see the cycle'):
@@ -647,14 +832,78 @@ def analyse_real(log, seg, n, waker, chk):
 	    f'suspend_stats success {kv0.get("success")} -> '
 	    f'{kv1.get("success")}, fail {kv0.get("fail")} -> {kv1.get("fail")}; '
 	    f'wakeup_count {kv0.get("wakeup_count")} -> '
-	    f'{kv1.get("wakeup_count")} (ttyS0 {kv0.get("tty_wakeup_count")} -> '
+	    f'{kv1.get("wakeup_count")} (UART {kv0.get("tty_wakeup_count")} -> '
 	    f'{kv1.get("tty_wakeup_count")}); pm_wakeup_irq '
 	    f'{kv1.get("wakeup_irq")}'
 	    if w['sent'] else f'{name}: no wake byte was sent')
 
 
+def analyse_rtc(log, seg, n, chk):
+	"""Proof that RTC s2idle cycle n slept until rtc0's alarm woke it."""
+	name = f'rtc s2idle {n}'
+	lo, hi, end_text = seg
+	before = None
+	for i in range(lo - 1, max(lo - 40, -1), -1):
+		m = re.search(rf'E2E: rtc s2idle {n} before (.*)$', log[i][1])
+		if m:
+			before = m.group(1)
+			break
+	if not chk.check(before is not None, f'{name}: no "before" marker'):
+		return
+	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
+	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
+	chk.check(kv0.get('pm_test', '').startswith('[none]'),
+		  f'{name}: pm_test is not none: {kv0.get("pm_test")}')
+	chk.check('wakeup_count_write=ok' in log[lo][1],
+		  f'{name}: wakeup_count handshake refused')
+	ok = ('success' in kv0 and 'success' in kv1 and
+	      int(kv1['success']) == int(kv0['success']) + 1 and
+	      kv1.get('fail') == kv0.get('fail'))
+	chk.check(ok, f'{name}: suspend_stats before {kv0.get("success")}/'
+		  f'{kv0.get("fail")} after {kv1.get("success")}/'
+		  f'{kv1.get("fail")} (success/fail), want +1/+0')
+	irq = kv0.get('irq')
+	chk.check(irq and kv1.get('wakeup_irq') == irq,
+		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
+		  f'RTC\'s IRQ {irq!r}')
+	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
+	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
+	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
+	if not chk.check(s2i is not None and trig is not None and
+			 res is not None and s2i < trig < res,
+			 f'{name}: no "suspend-to-idle", "Triggering wakeup from '
+			 f'IRQ {irq}", "resume from suspend-to-idle" sequence'):
+		return
+	# The alarm was set 2 s ahead (whole seconds): the machine slept
+	# until the RTC reached it, for about a second at least.
+	try:
+		reached = int(kv1['now']) >= int(kv0['alarm'])
+	except (KeyError, ValueError):
+		reached = False
+	gap = log[trig][0] - log[s2i][0]
+	chk.check(reached and gap >= 0.5,
+		  f'{name}: woken {gap:.3f}s after suspend-to-idle, RTC at '
+		  f'{kv1.get("now")}, alarm {kv0.get("alarm")}: want the alarm '
+		  'reached, at least 0.5 s of sleep')
+	# The alarm interrupt reports a wakeup event of the RTC's device
+	# (rtc_update_irq(): pm_stay_awake()): the only one.
+	try:
+		ev = int(kv1['wakeup_count']) - int(kv0['wakeup_count'])
+		rev = int(kv1['rtc_wakeup_count']) - int(kv0['rtc_wakeup_count'])
+	except (KeyError, ValueError):
+		ev = rev = -1
+	chk.check(ev >= 1 and rev == ev,
+		  f'{name}: wakeup_count +{ev}, RTC wakeup_count +{rev}: want the '
+		  'same, at least 1 (the alarm)')
+	say(f'{name}: slept {gap:.3f}s (kernel clock) until the RTC alarm '
+	    f'(IRQ {irq}); suspend_stats success {kv0.get("success")} -> '
+	    f'{kv1.get("success")}; wakeup_count {kv0.get("wakeup_count")} -> '
+	    f'{kv1.get("wakeup_count")} (RTC {kv0.get("rtc_wakeup_count")} -> '
+	    f'{kv1.get("rtc_wakeup_count")})')
+
+
 def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
-	    waker=None):
+	    waker=None, tty_events=True, rtc=0):
 	chk = Checks()
 	log = parse(lines)
 	timeline = []
@@ -698,10 +947,22 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
 		seg = rs.get(str(n))
 		if not seg:
 			continue
-		analyse_real(log, seg, n, waker, chk)
+		analyse_real(log, seg, n, waker, chk, tty_events)
 		fi = analyse_cycle(log, seg[0], seg[1], seg[2],
 				   f'real s2idle {n}', True, noirq_mode, True,
 				   chk, None)
+		if fi is not None:
+			fetch_cycles.append(int(re.search(r'cycle (\d+):',
+							  log[fi][1]).group(1)))
+	rs = segments(log, 'rtc s2idle')
+	chk.check(len(rs) == rtc, f'{len(rs)} of {rtc} RTC s2idle cycles ran')
+	for n in range(1, rtc + 1):
+		seg = rs.get(str(n))
+		if not seg:
+			continue
+		analyse_rtc(log, seg, n, chk)
+		fi = analyse_cycle(log, seg[0], seg[1], seg[2], f'rtc s2idle {n}',
+				   True, noirq_mode, True, chk, None)
 		if fi is not None:
 			fetch_cycles.append(int(re.search(r'cycle (\d+):',
 							  log[fi][1]).group(1)))
@@ -723,7 +984,7 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
 	m = re.search(r'E2E: stats (.*)$', text, re.M)
 	if chk.check(m, 'no final driver stats'):
 		st = dict(kv.split('=', 1) for kv in m.group(1).split())
-		expect = cycles + real + sum(1 for lvl in hib_levels
+		expect = cycles + real + rtc + sum(1 for lvl in hib_levels
 					     if lvl in NOIRQ_HIB_LEVELS)
 		chk.check(st.get('cycles') == str(expect),
 			  f'driver saw {st.get("cycles")} restores, want {expect}')
@@ -766,10 +1027,12 @@ def print_timeline(tl, label):
 			    'callback')
 
 
-def default_out_dir(bdir):
-	"""CACHE/out/e2e for a build dir CACHE/build/NAME, else BDIR/out."""
+def default_out_dir(bdir, arch='x86_64'):
+	"""CACHE/out/e2e (e2e-ARCH but for x86_64) for a build dir
+	CACHE/build/NAME, else BDIR/out."""
 	if bdir.parent.name == 'build':
-		return bdir.parent.parent / 'out' / 'e2e'
+		return bdir.parent.parent / 'out' / (
+			'e2e' if arch == 'x86_64' else f'e2e-{arch}')
 	return bdir / 'out'
 
 
@@ -816,15 +1079,16 @@ def s2idle_timeline(lines, outdir, ver, chk):
 
 # ---------------------------------------------------------------- main
 
-def default_build_dir():
-	"""CACHE/build/e2e-x86_64 of the runner's cache (the build dir of test-all)."""
+def default_build_dir(arch='x86_64'):
+	"""CACHE/build/e2e-ARCH of the runner's cache (the build dir of test-all)."""
 	cache = os.environ.get('NOIRQ_KUNIT_CACHE') or os.path.join(
 		os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
 		'noirq-kunit')
-	return os.path.join(cache, 'build', 'e2e-x86_64')
+	return os.path.join(cache, 'build', f'e2e-{arch}')
 
 
-def poweroff_noirq_note(l1, chk):
+def poweroff_noirq_note(l1, chk,
+			why=ARCHES['x86_64']['no_platform']):
 	"""What the image write of boot 1 can say about poweroff_noirq.
 
 	Only hibernation_platform_enter() (/sys/power/disk = platform) runs
@@ -834,6 +1098,7 @@ def poweroff_noirq_note(l1, chk):
 	state. microvm has none (no ACPI with acpi=off; with acpi=on its
 	DSDT has only _S5), so boot 1 writes the image in shutdown mode:
 	kernel_power_off(), device shutdown callbacks, no power-off phase.
+	On arm64 nothing registers hibernation_ops (PSCI offers none).
 	Checked: the mode list was logged and has no platform mode, the
 	premise of "not reachable here"; a machine that offers it fails the
 	check, and this test must then exercise the power-off phase."""
@@ -849,8 +1114,7 @@ def poweroff_noirq_note(l1, chk):
 			 'test writes the image in shutdown mode'):
 		return
 	say(f'poweroff_noirq: not reachable: /sys/power/disk is "{modes}" '
-	    '(no platform mode: no hibernation_ops, no ACPI S4 on this '
-	    'machine); the image is written in shutdown mode, which runs no '
+	    f'(no platform mode: {why}); the image is written in shutdown mode, which runs no '
 	    'power-off phase (its noirq callback is virtio_mmio_freeze_noirq, '
 	    'run by every freeze)')
 
@@ -868,13 +1132,10 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 	       '-device', 'virtio-blk-device,drive=swap']
 	# Consoles stay up: the write ends in a power off, and the restore
 	# in a jump into the image, with no console resume in between.
-	# noapictimer: under TCG the APIC timer fails its verification at
-	# boot and is not used, but that verification left its clockevent's
-	# handler on lapic_cal_handler (__init, freed); now and then the
-	# restored kernel then took an APIC timer interrupt and oopsed on it
-	# right after the syscore resume (3 of 8 restores under load).
+	# x86_64 adds noapictimer (ARCHES).
+	prof = ARCHES[args.arch]
 	base = ('e2e.cycles=1 e2e.hib=none e2e.real=0 e2e.times=-1 '
-		'no_console_suspend noapictimer ')
+		'no_console_suspend ' + prof['hibimg_append'])
 	log1 = bdir / f'e2e-serial-hibimg-v{ver}-1.log'
 	lines1, dt1, to1 = boot(args, bzimage, initrd, base + 'e2e.hibimg=1',
 				log1, 180, ver, qemu_extra=blk, stop='reboot: ')
@@ -897,11 +1158,11 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 	if not chk.check(m, 'hibernation image: no data marker'):
 		return
 	data, k = m.group(1), int(m.group(2))
-	poweroff_noirq_note(l1, chk)
+	poweroff_noirq_note(l1, chk, prof['no_platform'])
 	# test_resume: image written and read back within boot 1.
 	seg = segments(l1, 'hibimg').get('test_resume')
 	if chk.check(seg, 'hibernation image: test_resume did not finish'):
-		ld = find(l1, seg[0], seg[1], r'Loading image data pages')
+		ld = find(l1, seg[0], seg[1], IMAGE_LOAD_RE)
 		chk.check(ld is not None,
 			  'test_resume: no "Loading image data pages"')
 		chk.check(f'data={data} ' in seg[2],
@@ -921,7 +1182,7 @@ def hib_image(args, bzimage, initrd, bdir, chk, ver=None, outdir=None):
 		  'boot 1 did not power off after writing the image')
 	# Boot 2: a fresh kernel loads the image and jumps into it; the rest
 	# of the log is the restored boot 1 kernel.
-	ld = find(l2, 0, len(l2), r'Loading image data pages')
+	ld = find(l2, 0, len(l2), IMAGE_LOAD_RE)
 	end = find(l2, 0, len(l2), r'E2E: hibimg shutdown end')
 	if not chk.check(ld is not None and end is not None and ld < end,
 			 'boot 2: no "Loading image data pages" before the '
@@ -1010,8 +1271,14 @@ def parse_args(argv):
 		       'drivers/virtio/tests/ present (default: the work tree '
 		       'of "tools/kunit-runner/run tree": pinned base, '
 		       'patches/series and the repo\'s new files)')
-	p.add_argument('--build-dir', default=default_build_dir(),
-		       help='kernel build directory (default %(default)s)')
+	p.add_argument('--arch', choices=sorted(ARCHES), default='x86_64',
+		       help='x86_64: QEMU microvm; arm64: QEMU virt (cortex-a57, '
+		       'TCG), the kernel cross-compiled with '
+		       'aarch64-linux-gnu-gcc and e2e/e2e-arm64.config '
+		       '(default %(default)s)')
+	p.add_argument('--build-dir',
+		       help='kernel build directory (default '
+		       f'{default_build_dir("ARCH")})')
 	p.add_argument('--cycles', type=int, default=SOAK_CYCLES,
 		       help='s2idle cycles in the boot (default %(default)s: '
 		       'about 30 s under TCG, so CI runs the soak)')
@@ -1028,6 +1295,11 @@ def parse_args(argv):
 		       help='real s2idle cycles (pm_test=none) per boot, each '
 		       f'woken by a byte to the console UART {WAKE_DELAY:.0f} s '
 		       'after it began (default %(default)s)')
+	p.add_argument('--rtc', type=int, metavar='N',
+		       help='real s2idle cycles per boot woken by an alarm of '
+		       'rtc0 2 s ahead, after the --real ones (default: 1 on '
+		       'arm64, whose virt machine has a PL031; 0 on x86_64: '
+		       'microvm has no wake-capable RTC)')
 	p.add_argument('--append', default='', metavar='ARGS',
 		       help='extra kernel command line for the main boots, e.g. '
 		       f'"{DRV}.noirq=0" to see the noirq checks fail')
@@ -1053,14 +1325,20 @@ def parse_args(argv):
 	p.add_argument('--kunit-junit', metavar='FILE',
 		       help='--kunit: also kunit.py\'s JUnit XML')
 	p.add_argument('--no-build', action='store_true',
-		       help='reuse the bzImage in --build-dir')
+		       help='reuse the kernel image in --build-dir')
+	p.add_argument('--busybox', metavar='FILE',
+		       help='static busybox of the guest\'s architecture for the '
+		       'initramfs (default: the host\'s for x86_64; for arm64 '
+		       'busybox-static of Debian\'s arm64 archive, fetched with '
+		       'apt-get into BUILD_DIR/busybox-arm64)')
 	p.add_argument('--install', action=argparse.BooleanOptionalAction,
 		       default=True, help='apt-get install missing packages '
 		       'when root (default on)')
 	p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
 	p.add_argument('--lock', default=BUILD_LOCK,
 		       help='build lock file (default %(default)s)')
-	p.add_argument('--qemu', default='qemu-system-x86_64')
+	p.add_argument('--qemu', help='QEMU binary (default: '
+		       'qemu-system-x86_64, qemu-system-aarch64 for arm64)')
 	p.add_argument('--mmio-version', type=int, choices=(1, 2),
 		       action='append',
 		       help='boot with virtio-mmio version 1 (legacy) or 2 '
@@ -1075,12 +1353,22 @@ def parse_args(argv):
 	p.add_argument('--verbose', '-v', action='store_true',
 		       help='echo the serial console')
 	a = p.parse_args(argv)
+	a.qemu = a.qemu or ARCHES[a.arch]['qemu']
+	a.build_dir = a.build_dir or default_build_dir(a.arch)
+	if a.kunit and a.arch != 'x86_64':
+		p.error('--kunit runs on x86_64 only (the KUnit suite under arm64 '
+			'is series_checks.py\'s arm64 group)')
 	if a.soak:
 		a.cycles = SOAK_CYCLES
 	if a.cycles < 1:
 		p.error('--cycles must be at least 1')
 	if a.real < 0:
 		p.error('--real must be at least 0')
+	if a.rtc is None:
+		a.rtc = 1 if ARCHES[a.arch]['rtc_wake'] else 0
+	if a.rtc < 0 or (a.rtc and not ARCHES[a.arch]['rtc_wake']):
+		p.error(f'--rtc: 0 on {a.arch} (no wake-capable RTC), at least 0 '
+			'elsewhere')
 	a.mmio_version = a.mmio_version or [1, 2]
 	a.hib_levels = [] if a.hib == 'none' else a.hib.split(',')
 	for lvl in a.hib_levels:
@@ -1106,7 +1394,7 @@ def run(args):
 	kdir = Path(args.kernel or runner_tree()).resolve()
 	bdir = Path(args.build_dir).resolve()
 	check_kernel_tree(kdir)
-	bzimage = bdir / 'arch/x86/boot/bzImage'
+	bzimage = bdir / ARCHES[args.arch]['image_path']
 	if args.no_build:
 		if not bzimage.is_file():
 			raise E2EError(EXIT_USAGE, f'--no-build: no {bzimage}')
@@ -1115,26 +1403,31 @@ def run(args):
 	if args.kunit:
 		return run_kunit(args, kdir, bzimage, bdir)
 	initrd = bdir / 'e2e-initramfs.cpio'
-	build_initramfs(initrd, find_busybox())
-	outdir = Path(args.out).resolve() if args.out else default_out_dir(bdir)
+	build_initramfs(initrd, guest_busybox(args, bdir))
+	outdir = (Path(args.out).resolve() if args.out else
+		  default_out_dir(bdir, args.arch))
 
 	# Measured: about 2 s to boot and 30 ms a cycle under TCG.
 	timeout = args.timeout or int(180 + 0.5 * args.cycles +
-				      WAKE_DELAY * WAKE_TRIES * args.real)
+				      WAKE_DELAY * WAKE_TRIES * args.real +
+				      5 * args.rtc)
 	extra = (f'e2e.cycles={args.cycles} e2e.hib={args.hib} '
-		 f'e2e.times={args.times} e2e.real={args.real} {args.append}')
+		 f'e2e.times={args.times} e2e.real={args.real} '
+		 f'e2e.rtc={args.rtc} {args.append}')
 	chk = Checks()
 	timeline = []
 	for ver in args.mmio_version:
 		log_path = bdir / f'e2e-serial-v{ver}.log'
 		say(f'virtio-mmio version {ver}: {args.cycles} s2idle cycles, '
-		    f'{args.real} real s2idle, hibernation levels {args.hib}')
+		    f'{args.real} real s2idle, {args.rtc} RTC s2idle, '
+		    f'hibernation levels {args.hib}')
 		waker = Waker(WAKE_DELAY)
 		lines, dt, timed_out = boot(args, bzimage, initrd, extra, log_path,
 					    timeout, ver, waker)
 		say(f'boot finished in {dt:.1f}s, serial log {log_path}')
 		c, tl = analyse(lines, args, args.cycles, args.hib_levels, True,
-				args.times, args.real, waker)
+				args.times, args.real, waker,
+				ARCHES[args.arch]['tty_events'], args.rtc)
 		c.check(not timed_out, f'boot timed out after {timeout}s')
 		chk.passed += c.passed
 		chk.failed += c.failed

@@ -48,7 +48,7 @@ PHASE_END_RE = {
 SUSPEND_SIDE_RE = re.compile(r'of devices complete after|'
 			     r'resume from suspend-to-idle|'
 			     r'Triggering wakeup from IRQ|'
-			     r'Loading image data pages')
+			     r'Loading (and decompressing )?image data')
 WAKE_RE = re.compile(r'PM: (Triggering wakeup from IRQ \d+|resume from '
 		     r'suspend-to-idle)$')
 FETCH_RE = re.compile(r'virtio_noirq_e2e: cycle (\d+): (restore_noirq|restore) '

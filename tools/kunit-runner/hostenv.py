@@ -44,6 +44,11 @@ COVERAGE_TOOLS = ('lcov', 'genhtml')
 E2E_TOOLS = ('qemu-system-x86_64', 'busybox', 'make', 'gcc', 'flex', 'bison',
 	     'bc', 'perl')
 E2E_HEADERS = ('/usr/include/gelf.h',)
+# e2e.py --arch arm64 (test-all --full): a cross compiler, QEMU, and the
+# static busybox of Debian's arm64 archive, fetched with apt-get.
+E2E_ARM64_TOOLS = ('qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'make',
+		   'gcc', 'flex', 'bison', 'bc', 'perl', 'apt-get',
+		   'dpkg-deb')
 X86_64_TOOLS = ('qemu-system-x86_64', 'flock', 'unshare')
 SERIES_CHECKS_TOOLS = ('git', 'make', 'perl', 'gcc')
 SERIES_CHECKS_FULL_TOOLS = ('sparse', 'flex', 'bison', 'bc',
@@ -65,7 +70,7 @@ def tier_tools(tier):
 		   E2E_TOOLS + E2E_HEADERS + X86_64_TOOLS + SERIES_CHECKS_TOOLS +
 		   ('ccache',))
 	if tier == 'full':
-		need |= set(SERIES_CHECKS_FULL_TOOLS)
+		need |= set(SERIES_CHECKS_FULL_TOOLS + E2E_ARM64_TOOLS)
 	return [t for t in TOOL_PACKAGES if t in need]
 
 

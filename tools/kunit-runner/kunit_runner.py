@@ -1852,6 +1852,8 @@ E2E_PY = HERE / 'e2e.py'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
 HARDEN_DEFINE = '-DCONFIG_VIRTIO_HARDEN_NOTIFICATION'
 E2E_CI_CYCLES = 20
+# test-all --full, e2e.py --arch arm64: s2idle cycles per boot
+E2E_ARM64_CYCLES = 100
 # The KUnit proof of the series' first patch (the in-order reset fix): it
 # must fail on the base (--upto 0) and pass from --upto 1 on.
 FIX_PROOF_SUITE = 'virtio_ring_reset'
@@ -2062,7 +2064,8 @@ class TestAll:
 			('base behaviour proof and bisect (every --upto prefix, base suites)',
 			 stage_base_proof),
 			('end to end under QEMU microvm (e2e.py' +
-			 (', 1000-cycle soak)' if self.args.full else f', {E2E_CI_CYCLES} cycles)'),
+			 (', 1000-cycle soak; arm64 virt)' if self.args.full
+			  else f', {E2E_CI_CYCLES} cycles)'),
 			 stage_e2e),
 			('KUnit suite under QEMU x86_64', stage_x86_64),
 			('series checks (series_checks.py' +
@@ -2220,7 +2223,21 @@ def stage_e2e(ta):
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
-	return script_counts(ta, 'e2e.py', rc, lines)
+	c = script_counts(ta, 'e2e.py', rc, lines)
+	if not ta.args.full:
+		return c
+	# --full: the same boots on arm64 (QEMU virt under TCG, a cross-built
+	# kernel in its own build dir), with fewer pm_test cycles than the soak
+	# (about 0.15 s a cycle there).
+	say(f'e2e.py --arch arm64: {E2E_ARM64_CYCLES} s2idle cycles, the 3 '
+	    'hibernation levels, a hibernation image, both virtio-mmio versions')
+	cmd = [sys.executable, E2E_PY, '--arch', 'arm64', '--kernel', wt, '--build-dir',
+	       ta.main.cache / 'build' / 'e2e-arm64', f'--cycles={E2E_ARM64_CYCLES}',
+	       '--hib-image']
+	if not ta.main.is_root:
+		cmd.append('--no-install')
+	rc, lines = stream_cmd(cmd, env=ta.penv)
+	return add_counts(c, script_counts(ta, 'e2e.py --arch arm64', rc, lines))
 
 
 def stage_x86_64(ta):
@@ -2813,7 +2830,8 @@ def build_parser():
 	p.add_argument('--quick', action='store_true', help='test-all: run only the self-tests and '
 		       'the UML KUnit suite')
 	p.add_argument('--full', action='store_true', help='test-all, doctor: the whole matrix (e2e '
-		       'soak, every group of series_checks.py) instead of the CI tier')
+		       'soak, e2e on arm64, every group of series_checks.py) instead of the '
+		       'CI tier')
 	p.add_argument('--missing-packages', action='store_true', help='doctor: print only the '
 		       'Debian packages missing for the tier (test-all, or --full), on one line')
 	p.add_argument('--all', action='store_true', help='clean: also remove the downloaded base '

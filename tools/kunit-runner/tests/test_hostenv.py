@@ -25,7 +25,8 @@ def fake_tools(d, names):
 class TableTest(unittest.TestCase):
 	def test_every_listed_tool_is_in_the_table(self):
 		lists = (hostenv.BUILD_TOOLS, hostenv.FETCH_TOOLS, hostenv.COVERAGE_TOOLS,
-			 hostenv.E2E_TOOLS, hostenv.E2E_HEADERS, hostenv.X86_64_TOOLS,
+			 hostenv.E2E_TOOLS, hostenv.E2E_HEADERS, hostenv.E2E_ARM64_TOOLS,
+			 hostenv.X86_64_TOOLS,
 			 hostenv.SERIES_CHECKS_TOOLS, hostenv.SERIES_CHECKS_FULL_TOOLS,
 			 hostenv.SYSTEM_FILES, hostenv.OPTIONAL_TOOLS)
 		for tools in lists:
@@ -35,8 +36,12 @@ class TableTest(unittest.TestCase):
 	def test_tiers(self):
 		ci, full = hostenv.tier_tools('ci'), hostenv.tier_tools('full')
 		self.assertTrue(set(ci) < set(full))
-		self.assertEqual(set(full) - set(ci), set(hostenv.SERIES_CHECKS_FULL_TOOLS) -
-				 set(hostenv.BUILD_TOOLS))
+		self.assertEqual(set(full) - set(ci), set(hostenv.SERIES_CHECKS_FULL_TOOLS +
+							   hostenv.E2E_ARM64_TOOLS) -
+				 set(hostenv.BUILD_TOOLS + hostenv.FETCH_TOOLS))
+		# e2e.py --arch arm64 runs in --full only
+		self.assertIn('qemu-system-aarch64', full)
+		self.assertNotIn('qemu-system-aarch64', ci)
 		for t in ('ccache', 'qemu-system-x86_64', 'busybox', 'lcov', 'flock', 'git'):
 			self.assertIn(t, ci)
 		self.assertNotIn('hyperfine', full)

@@ -1051,8 +1051,18 @@ class TestAllTest(TestCase):
 		      'print("9 passed, 0 failed")\n')
 		self.assertCode(self.e.main('test-all', '--full'), 0)
 		self.assertEqual(len(self.stage_lines()), 7, self.e.output)
-		self.assertIn('--soak', (self.e.tmp / 'kunit.log.e2e').read_text())
-		self.assertNotIn('--cycles', (self.e.tmp / 'kunit.log.e2e').read_text())
+		# stage 5: the x86_64 soak, then arm64 in its own build dir; the
+		# two "7 passed" of the fake add up
+		x86, arm, kunit = (self.e.tmp / 'kunit.log.e2e').read_text().splitlines()
+		self.assertIn('--soak', x86)
+		self.assertNotIn('--cycles', x86)
+		self.assertNotIn('--arch', x86)
+		bdir = self.e.cache / 'build' / 'e2e-arm64'
+		self.assertIn(f'--arch arm64 --kernel {self.e.wt} --build-dir {bdir} '
+			      f'--cycles={kr.E2E_ARM64_CYCLES} --hib-image', arm)
+		self.assertIn('--kunit', kunit)
+		e2e = next(l for l in self.stage_lines() if '[5/7]' in l)
+		self.assertIn('14 passed, 0 failed', e2e)
 		self.assertEqual((self.e.tmp / 'kunit.log.series').read_text(),
 				 f'--kernel {self.e.wt} --cache {self.e.cache / "series-checks"} --link tip')
 		self.assertIn('(--full: the whole matrix)', self.e.output)
