@@ -2218,8 +2218,10 @@ def stage_e2e(ta):
 	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir]
 	cmd += ['--soak'] if ta.args.full else [f'--cycles={E2E_CI_CYCLES}']
 	# A real hibernation image, written and restored by a second boot
-	# (about 10 s): in both tiers.
-	cmd.append('--hib-image')
+	# (about 10 s), and one boot of the driver without noirq callbacks,
+	# where the consumer's resume_noirq fetch must fail (a few seconds):
+	# in both tiers.
+	cmd += ['--hib-image', '--compare']
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)
@@ -2233,7 +2235,7 @@ def stage_e2e(ta):
 	    'hibernation levels, a hibernation image, both virtio-mmio versions')
 	cmd = [sys.executable, E2E_PY, '--arch', 'arm64', '--kernel', wt, '--build-dir',
 	       ta.main.cache / 'build' / 'e2e-arm64', f'--cycles={E2E_ARM64_CYCLES}',
-	       '--hib-image']
+	       '--hib-image', '--compare']
 	if not ta.main.is_root:
 		cmd.append('--no-install')
 	rc, lines = stream_cmd(cmd, env=ta.penv)

@@ -1029,7 +1029,7 @@ class TestAllTest(TestCase):
 		self.assertEqual((self.e.out / 'x86_64' / 'test.log').read_text(), '    ok 1 virtio_pm_demo\n')
 		# the CI tier: a short e2e run
 		self.assertIn(f'--cycles={kr.E2E_CI_CYCLES}', (self.e.tmp / 'kunit.log.e2e').read_text())
-		self.assertIn('--hib-image', (self.e.tmp / 'kunit.log.e2e').read_text())
+		self.assertIn('--hib-image --compare', (self.e.tmp / 'kunit.log.e2e').read_text())
 
 	def test_failures_are_summed_and_fail_the_run(self):
 		write(self.fake_series, '#!/usr/bin/env python3\nimport os, sys\n'
@@ -1059,7 +1059,8 @@ class TestAllTest(TestCase):
 		self.assertNotIn('--arch', x86)
 		bdir = self.e.cache / 'build' / 'e2e-arm64'
 		self.assertIn(f'--arch arm64 --kernel {self.e.wt} --build-dir {bdir} '
-			      f'--cycles={kr.E2E_ARM64_CYCLES} --hib-image', arm)
+			      f'--cycles={kr.E2E_ARM64_CYCLES} --hib-image --compare', arm)
+		self.assertIn('--hib-image --compare', x86)
 		self.assertIn('--kunit', kunit)
 		e2e = next(l for l in self.stage_lines() if '[5/7]' in l)
 		self.assertIn('14 passed, 0 failed', e2e)
