@@ -762,22 +762,30 @@ def check_consumer(log, lo, hi, name, fi, noirq_mode, timed, chk):
 			  'virtio_mmio_restore_noirq returned')
 
 
-def analyse_real(log, seg, n, waker, chk, tty_events=True):
-	"""Proof that real s2idle cycle n slept and what woke it.
+def woken_cycle(log, seg, name, waker, chk):
+	"""The checks every real s2idle cycle shares, whatever woke it.
 
-	@tty_events: the UART's driver reports a wakeup event for each byte
-	it receives while armed for wakeup (8250 does, PL011 does not: there
-	the wakeup IRQ is the proof)."""
-	name = f'real s2idle {n}'
+	@seg is the cycle's (first line, last line, end marker text) and
+	@waker names what should wake it ("console UART", "RTC"). Checks that
+	pm_test was off, the wakeup_count handshake was accepted, suspend_stats
+	counted one success, pm_wakeup_irq is the waker's IRQ and the kernel
+	logged suspend-to-idle, the wakeup from that IRQ and the resume in
+	that order.
+
+	Return: None without the init script's "before" marker, else (kv0,
+	kv1, irq, s2i, trig, seq_ok): the before and after key=value maps, the
+	waker's IRQ, the log indexes of "suspend-to-idle" and of the wakeup
+	line, and whether the sequence check passed.
+	"""
 	lo, hi, end_text = seg
 	before = None
 	for i in range(lo - 1, max(lo - 40, -1), -1):
-		m = re.search(rf'E2E: real s2idle {n} before (.*)$', log[i][1])
+		m = re.search(rf'E2E: {name} before (.*)$', log[i][1])
 		if m:
 			before = m.group(1)
 			break
 	if not chk.check(before is not None, f'{name}: no "before" marker'):
-		return
+		return None
 	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
 	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
 	chk.check(kv0.get('pm_test', '').startswith('[none]'),
@@ -793,14 +801,29 @@ def analyse_real(log, seg, n, waker, chk, tty_events=True):
 	irq = kv0.get('irq')
 	chk.check(irq and kv1.get('wakeup_irq') == irq,
 		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
-		  f'console UART\'s IRQ {irq}')
+		  f'{waker}\'s IRQ {irq!r}')
 	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
 	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
 	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
-	chk.check(s2i is not None and trig is not None and res is not None and
-		  s2i < trig < res,
-		  f'{name}: no "suspend-to-idle", "Triggering wakeup from IRQ '
-		  f'{irq}", "resume from suspend-to-idle" sequence')
+	seq_ok = chk.check(s2i is not None and trig is not None and
+			   res is not None and s2i < trig < res,
+			   f'{name}: no "suspend-to-idle", "Triggering wakeup '
+			   f'from IRQ {irq}", "resume from suspend-to-idle" '
+			   'sequence')
+	return kv0, kv1, irq, s2i, trig, seq_ok
+
+
+def analyse_real(log, seg, n, waker, chk, tty_events=True):
+	"""Proof that real s2idle cycle n slept and what woke it.
+
+	@tty_events: the UART's driver reports a wakeup event for each byte
+	it receives while armed for wakeup (8250 does, PL011 does not: there
+	the wakeup IRQ is the proof)."""
+	name = f'real s2idle {n}'
+	got = woken_cycle(log, seg, name, 'console UART', chk)
+	if got is None:
+		return
+	kv0, kv1, irq, s2i, trig, _ = got
 	# The 8250 driver reports a wakeup event of ttyS0 for each byte it
 	# receives while its IRQ is armed for wakeup: the wake byte. PL011
 	# reports none: no other source may have reported one either.
@@ -841,39 +864,10 @@ def analyse_real(log, seg, n, waker, chk, tty_events=True):
 def analyse_rtc(log, seg, n, chk):
 	"""Proof that RTC s2idle cycle n slept until rtc0's alarm woke it."""
 	name = f'rtc s2idle {n}'
-	lo, hi, end_text = seg
-	before = None
-	for i in range(lo - 1, max(lo - 40, -1), -1):
-		m = re.search(rf'E2E: rtc s2idle {n} before (.*)$', log[i][1])
-		if m:
-			before = m.group(1)
-			break
-	if not chk.check(before is not None, f'{name}: no "before" marker'):
+	got = woken_cycle(log, seg, name, 'RTC', chk)
+	if got is None or not got[5]:
 		return
-	kv0 = dict(w.split('=', 1) for w in before.split() if '=' in w)
-	kv1 = dict(w.split('=', 1) for w in end_text.split() if '=' in w)
-	chk.check(kv0.get('pm_test', '').startswith('[none]'),
-		  f'{name}: pm_test is not none: {kv0.get("pm_test")}')
-	chk.check('wakeup_count_write=ok' in log[lo][1],
-		  f'{name}: wakeup_count handshake refused')
-	ok = ('success' in kv0 and 'success' in kv1 and
-	      int(kv1['success']) == int(kv0['success']) + 1 and
-	      kv1.get('fail') == kv0.get('fail'))
-	chk.check(ok, f'{name}: suspend_stats before {kv0.get("success")}/'
-		  f'{kv0.get("fail")} after {kv1.get("success")}/'
-		  f'{kv1.get("fail")} (success/fail), want +1/+0')
-	irq = kv0.get('irq')
-	chk.check(irq and kv1.get('wakeup_irq') == irq,
-		  f'{name}: pm_wakeup_irq {kv1.get("wakeup_irq")!r}, want the '
-		  f'RTC\'s IRQ {irq!r}')
-	s2i = find(log, lo, hi, r'PM: suspend-to-idle$')
-	trig = find(log, lo, hi, rf'Triggering wakeup from IRQ {irq}$')
-	res = find(log, lo, hi, r'PM: resume from suspend-to-idle$')
-	if not chk.check(s2i is not None and trig is not None and
-			 res is not None and s2i < trig < res,
-			 f'{name}: no "suspend-to-idle", "Triggering wakeup from '
-			 f'IRQ {irq}", "resume from suspend-to-idle" sequence'):
-		return
+	kv0, kv1, irq, s2i, trig, _ = got
 	# The alarm was set 2 s ahead (whole seconds): the machine slept
 	# until the RTC reached it, for about a second at least.
 	try:

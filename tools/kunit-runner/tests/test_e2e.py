@@ -411,7 +411,7 @@ class Arm64Test(unittest.TestCase):
 		self.said.clear()
 		chk, _ = self.analyse(replace(log_lines('e2e-arm64-serial.log'),
 					      'wakeup_irq=13', 'wakeup_irq=15'))
-		self.assertIn("real s2idle 1: pm_wakeup_irq '15', want the console UART's IRQ 13",
+		self.assertIn("real s2idle 1: pm_wakeup_irq '15', want the console UART's IRQ '13'",
 			      self.failures())
 
 	def test_rtc_cycle(self):
