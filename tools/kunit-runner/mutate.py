@@ -501,5 +501,5 @@ if __name__ == '__main__':
 		say(str(e))
 		sys.exit(EXIT_ENV)
 	except KeyboardInterrupt:
-		say('interrupted; the mutated file was put back')
+		say('interrupted; no file is left mutated')
 		sys.exit(EXIT_INTERRUPTED)
