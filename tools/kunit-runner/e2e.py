@@ -935,31 +935,26 @@ def analyse(lines, args, cycles, hib_levels, noirq_mode, times, real=0,
 		if fi is not None:
 			fetch_cycles.append(int(re.search(r'cycle (\d+):',
 							  log[fi][1]).group(1)))
-	rs = segments(log, 'real s2idle')
-	chk.check(len(rs) == real, f'{len(rs)} of {real} real s2idle cycles ran')
-	for n in range(1, real + 1):
-		seg = rs.get(str(n))
-		if not seg:
-			continue
-		analyse_real(log, seg, n, waker, chk, tty_events)
-		fi = analyse_cycle(log, seg[0], seg[1], seg[2],
-				   f'real s2idle {n}', True, noirq_mode, True,
-				   chk, None)
-		if fi is not None:
-			fetch_cycles.append(int(re.search(r'cycle (\d+):',
-							  log[fi][1]).group(1)))
-	rs = segments(log, 'rtc s2idle')
-	chk.check(len(rs) == rtc, f'{len(rs)} of {rtc} RTC s2idle cycles ran')
-	for n in range(1, rtc + 1):
-		seg = rs.get(str(n))
-		if not seg:
-			continue
-		analyse_rtc(log, seg, n, chk)
-		fi = analyse_cycle(log, seg[0], seg[1], seg[2], f'rtc s2idle {n}',
-				   True, noirq_mode, True, chk, None)
-		if fi is not None:
-			fetch_cycles.append(int(re.search(r'cycle (\d+):',
-							  log[fi][1]).group(1)))
+	# Real s2idle cycles, woken by the UART's byte or by the RTC's alarm:
+	# what woke them is checked apart, the noirq path as for any cycle.
+	woken = (('real s2idle', 'real', real,
+		  lambda seg, n: analyse_real(log, seg, n, waker, chk, tty_events)),
+		 ('rtc s2idle', 'RTC', rtc,
+		  lambda seg, n: analyse_rtc(log, seg, n, chk)))
+	for kind, what, count, analyse_waker in woken:
+		rs = segments(log, kind)
+		chk.check(len(rs) == count,
+			  f'{len(rs)} of {count} {what} s2idle cycles ran')
+		for n in range(1, count + 1):
+			seg = rs.get(str(n))
+			if not seg:
+				continue
+			analyse_waker(seg, n)
+			fi = analyse_cycle(log, seg[0], seg[1], seg[2], f'{kind} {n}',
+					   True, noirq_mode, True, chk, None)
+			if fi is not None:
+				fetch_cycles.append(int(re.search(
+					r'cycle (\d+):', log[fi][1]).group(1)))
 	hib = segments(log, 'hibernate')
 	for lvl in hib_levels:
 		seg = hib.get(lvl)
