@@ -15,6 +15,12 @@ import hostenv  # noqa: E402
 REPO = HERE.parent.parent.parent
 
 
+def runner_sources():
+	"""The files of the kunit_runner package (relative to tools/kunit-runner)."""
+	return sorted(f'kunit_runner/{p.name}' for p in (HERE.parent / 'kunit_runner').glob('*.py')
+		      if p.name != 'hostenv.py')
+
+
 def fake_tools(d, names):
 	for n in names:
 		p = Path(d) / n
@@ -68,7 +74,7 @@ class TableTest(unittest.TestCase):
 		"""Only hostenv.py names Debian packages; .ci/run asks the runner."""
 		# packages not named like a tool ('apt' is also a cache dir's name)
 		pkgs = set(hostenv.TOOL_PACKAGES.values()) - set(hostenv.TOOL_PACKAGES) - {'apt'}
-		for name in ('kunit_runner.py', 'e2e.py', 'series_checks.py'):
+		for name in runner_sources() + ['e2e.py', 'series_checks.py']:
 			tree = ast.parse((HERE.parent / name).read_text())
 			found = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
 				 and n.value in pkgs}

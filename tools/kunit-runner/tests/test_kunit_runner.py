@@ -1534,18 +1534,20 @@ class NothingIsLostTest(TestCase):
 
 	def test_no_message_advises_a_destructive_step(self):
 		import ast
-		src = (HERE.parent / 'kunit_runner.py').read_text()
 		bad = ('--force', 'rm -', 'reset --hard', 'clean -f', 'checkout -f', 'git stash')
-		for node in ast.walk(ast.parse(src)):
-			if not isinstance(node, ast.Call):
-				continue
-			name = getattr(node.func, 'id', getattr(node.func, 'attr', ''))
-			if name not in ('say', 'RunnerError', 'out'):
-				continue
-			for sub in ast.walk(node):
-				if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-					for b in bad:
-						self.assertNotIn(b, sub.value, f'line {node.lineno} advises {b!r}')
+		for path in sorted((HERE.parent / 'kunit_runner').glob('*.py')):
+			src = path.read_text()
+			for node in ast.walk(ast.parse(src)):
+				if not isinstance(node, ast.Call):
+					continue
+				name = getattr(node.func, 'id', getattr(node.func, 'attr', ''))
+				if name not in ('say', 'RunnerError', 'out'):
+					continue
+				for sub in ast.walk(node):
+					if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+						for b in bad:
+							self.assertNotIn(b, sub.value, f'{path.name} line {node.lineno} '
+									 f'advises {b!r}')
 
 
 class BuildLockTest(TestCase):

@@ -147,6 +147,9 @@ FORMAT_PATCH_OPTS = ('--no-add-header', '--no-signature', '--zero-commit', '--ab
 		     '--numbered', '--no-thread', '--no-cover-letter')
 
 PROG = 'tools/kunit-runner/run'
+# tools/kunit-runner: the runner's own files; RUN is its entry point.
+TOOL_DIR = Path(__file__).resolve().parent.parent
+RUN = TOOL_DIR / 'run'
 
 
 class RunnerError(Exception):
@@ -484,8 +487,7 @@ class Runner:
 		self.env.setdefault('LC_ALL', 'C')
 		self.is_root = (os.geteuid() == 0) if is_root is None else is_root
 		self.ci = self.env.get('CI', '').lower() == 'true'
-		here = Path(__file__).resolve().parent
-		self.repo = Path(args.repo or here.parent.parent).resolve()
+		self.repo = Path(args.repo or TOOL_DIR.parent.parent).resolve()
 		cache = args.cache or self.env.get('NOIRQ_KUNIT_CACHE')
 		if not cache:
 			xdg = self.env.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
@@ -1830,8 +1832,7 @@ class FileLock(buildlock.FileLock):
 def run_selftests(verbosity=1):
 	"""Run the unittest self-tests; return (passed, failed, skipped)."""
 	import unittest
-	here = Path(__file__).resolve().parent
-	suite = unittest.defaultTestLoader.discover(str(here / 'tests'), top_level_dir=str(here / 'tests'))
+	suite = unittest.defaultTestLoader.discover(str(TOOL_DIR / 'tests'), top_level_dir=str(TOOL_DIR / 'tests'))
 	res = unittest.TextTestRunner(stream=sys.stdout, verbosity=verbosity).run(suite)
 	failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
 	skipped = len(res.skipped)
@@ -1846,7 +1847,7 @@ def cmd_selftest(args):
 	return EXIT_OK if counts[1] == 0 else EXIT_TESTS_FAILED
 
 
-HERE = Path(__file__).resolve().parent
+HERE = TOOL_DIR
 BASE_KUNITCONFIG = HERE / 'base.kunitconfig'
 E2E_PY = HERE / 'e2e.py'
 SERIES_CHECKS_PY = HERE / 'series_checks.py'
@@ -2075,7 +2076,7 @@ class TestAll:
 
 def stage_selftests(ta):
 	with tempfile.NamedTemporaryFile(prefix='kunit-runner-counts-', suffix='.json') as tf:
-		rc, _ = stream_cmd([sys.executable, str(Path(__file__).resolve()), 'selftest',
+		rc, _ = stream_cmd([sys.executable, str(RUN), 'selftest',
 				    '--counts-file', tf.name], env=ta.env)
 		try:
 			st = tuple(json.loads(Path(tf.name).read_text()))
@@ -2884,15 +2885,3 @@ def main(argv=None, env=None, is_root=None):
 		return EXIT_INTERRUPTED
 	finally:
 		_say_stream = None
-
-
-if __name__ == '__main__':
-	try:
-		sys.exit(main())
-	except SystemExit:
-		raise
-	except BaseException:  # noqa: any runner bug gets its own exit code
-		import traceback
-		traceback.print_exc()
-		say('internal error')
-		sys.exit(EXIT_INTERNAL)
