@@ -50,38 +50,12 @@ from pathlib import Path
 import buildlock
 import hostenv
 
-EXIT_OK = 0
-EXIT_TESTS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_ENV = 3
-EXIT_SERIES = 4
-EXIT_BUILD = 5
-EXIT_DIRTY = 6
-EXIT_CHECKSUM = 7
-EXIT_INTERNAL = 8
-EXIT_EXPORT = 9
-EXIT_CLEAN = 10
-EXIT_INTERRUPTED = 130
+from .errors import *  # noqa: F401,F403
+from .proc import *  # noqa: F401,F403
+from .filesig import *  # noqa: F401,F403
+from .cache import *  # noqa: F401,F403
+from . import proc
 
-EXIT_CODES = {
-	EXIT_OK: 'all tests passed',
-	EXIT_TESTS_FAILED: 'tests failed, kernel splats, or no test ran',
-	EXIT_USAGE: 'bad usage or input (options, wrong --kernel path, bad patches/series or --series)',
-	EXIT_ENV: 'missing environment (tool not installed, base cannot be fetched: no network, '
-	'or the archive no longer lists the pinned version; disk full); test-all: every failed '
-	'stage failed for such a reason',
-	EXIT_SERIES: 'the series does not apply (git am failed; aborted)',
-	EXIT_BUILD: 'build failed (kunit.py config or kernel build)',
-	EXIT_DIRTY: 'work tree has unexported edits; refusing to overwrite it',
-	EXIT_CHECKSUM: 'downloaded base failed checksum verification',
-	EXIT_INTERNAL: 'internal error of the runner',
-	EXIT_EXPORT: 'export refused: the work tree does not hold the whole series and the placed '
-	'files (a patch did not apply, a prepare was interrupted, or patches/ changed since), or '
-	'it holds a series given with --series/--applied',
-	EXIT_INTERRUPTED: 'interrupted (Ctrl-C)',
-}
-EXIT_CODES[EXIT_CLEAN] = ('clean refused: a work tree in the cache has unexported edits (or cannot '
-			  'be told from them); nothing was deleted')
 
 # The pinned base.
 BASE_PACKAGE = 'linux-source-7.3'
@@ -104,9 +78,6 @@ PLACED_ROOTS = ('drivers', '.kunitconfig')
 PLACED_SUBJECT = 'kunit-runner: place new files'
 
 BUILD_LOCK = buildlock.BUILD_LOCK
-# A build that fails for want of disk space is an infrastructure failure.
-DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded')
-DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 SPLAT_RE = re.compile(r'WARNING:|BUG:|Invalid wait context|KASAN|UBSAN|\bOops\b|Kernel panic')
 LAYOUT_VERSION = '1'
 WORK_BRANCH = 'work'
@@ -145,77 +116,6 @@ FORMAT_PATCH_CONFIG = (
 # an empty value instead would add an empty header line to every patch.
 FORMAT_PATCH_OPTS = ('--no-add-header', '--no-signature', '--zero-commit', '--abbrev=12',
 		     '--numbered', '--no-thread', '--no-cover-letter')
-
-PROG = 'tools/kunit-runner/run'
-# tools/kunit-runner: the runner's own files; RUN is its entry point.
-TOOL_DIR = Path(__file__).resolve().parent.parent
-RUN = TOOL_DIR / 'run'
-
-
-class RunnerError(Exception):
-	"""An error with an exit code and a one-line message."""
-
-	def __init__(self, code, message):
-		super().__init__(message)
-		self.code = code
-		self.message = message
-
-
-# Status lines go to stdout, except for `tree`, whose stdout is the path only.
-_say_stream = None
-
-
-def say(msg=''):
-	print(f'kunit-runner: {msg}', file=_say_stream or sys.stdout, flush=True)
-
-
-def out(line=''):
-	sys.stdout.write(line if line.endswith('\n') else line + '\n')
-	sys.stdout.flush()
-
-
-def sha256_bytes(data):
-	return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-	h = hashlib.sha256()
-	with open(path, 'rb') as f:
-		for chunk in iter(lambda: f.read(1 << 20), b''):
-			h.update(chunk)
-	return h.hexdigest()
-
-
-def file_sig(path):
-	"""Content hash plus exec bit of @path, or None if it does not exist."""
-	try:
-		st = os.lstat(path)
-	except FileNotFoundError:
-		return None
-	if not os.path.isfile(path):
-		return None
-	return sha256_file(path) + (':x' if st.st_mode & 0o100 else '')
-
-
-def tree_stat_id(root):
-	"""Hash of the path, size, mtime and ctime of every file of @root but .git/."""
-	h = hashlib.sha256()
-	for dirpath, dirnames, filenames in os.walk(root):
-		dirnames[:] = sorted(d for d in dirnames if not (d == '.git' and dirpath == str(root)))
-		for fn in sorted(filenames):
-			p = os.path.join(dirpath, fn)
-			try:
-				st = os.lstat(p)
-			except FileNotFoundError:
-				continue
-			h.update(f'{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\0'
-				 f'{st.st_ctime_ns}\0'.encode())
-	return h.hexdigest()[:16]
-
-
-def fmt_time(seconds):
-	m, s = divmod(int(seconds), 60)
-	return f'{m}m{s:02d}s'
 
 
 # --------------------------------------------------------------------------
@@ -440,41 +340,6 @@ def debian_mirror(apt_etc='/etc/apt'):
 
 # --------------------------------------------------------------------------
 # helpers for subprocesses and git
-
-def run_cmd(cmd, cwd=None, env=None, check=True, capture=True, input=None):
-	try:
-		r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, input=input,
-				   stdout=subprocess.PIPE if capture else None,
-				   stderr=subprocess.STDOUT if capture else None,
-				   text=True, errors='backslashreplace')
-	except FileNotFoundError:
-		raise RunnerError(EXIT_ENV, f'cannot run {cmd[0]}: not installed')
-	if check and r.returncode != 0:
-		raise RunnerError(EXIT_INTERNAL, f'{" ".join(map(str, cmd))} failed ({r.returncode}): '
-				  f'{(r.stdout or "").strip()[-2000:]}')
-	return r
-
-
-class Git:
-	def __init__(self, path, env):
-		self.path = Path(path)
-		self.env = env
-
-	def __call__(self, *args, check=True, extra_env=None, input=None):
-		env = dict(self.env)
-		if extra_env:
-			env.update(extra_env)
-		return run_cmd(['git', '-C', self.path] + list(args), env=env, check=check, input=input)
-
-	def out(self, *args, **kw):
-		return self(*args, **kw).stdout.strip()
-
-	def try_out(self, *args):
-		r = self(*args, check=False)
-		return r.stdout.strip() if r.returncode == 0 else None
-
-	def subject(self, rev):
-		return self.out('log', '-1', '--format=%s', rev)
 
 
 # --------------------------------------------------------------------------
@@ -1879,21 +1744,6 @@ def parse_summary(lines, rc):
 	return 0, 1, 0
 
 
-def stream_cmd(cmd, env=None, cwd=None):
-	"""Run @cmd, echoing its output; return (exit code, output lines)."""
-	try:
-		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-				     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-				     errors='backslashreplace')
-	except OSError as e:
-		raise RunnerError(EXIT_ENV, f'cannot run {cmd[0]}: {e}')
-	lines = []
-	for line in p.stdout:
-		out(line)
-		lines.append(line.rstrip('\n'))
-	return p.wait(), lines
-
-
 def kunit_json_counts(js, raw_log=None):
 	"""(passed, failed, skipped) of a kunit.py --json file (+ splat lines of @raw_log)."""
 	try:
@@ -1953,18 +1803,6 @@ def fix_proof_counts(c, js):
 		f'{suite[0]} passed)' if ok else 'passes on the base: it does not show the bug'))
 	return (c[0] - suite[0] + (1 if ok else 0), c[1] - suite[1] + (0 if ok else 1),
 		c[2] - suite[2])
-
-
-# Exit codes of an infrastructure failure: the machine, not the code tested.
-INFRA_CODES = (EXIT_ENV, EXIT_CHECKSUM)
-
-
-def disk_error(e):
-	"""RunnerError(EXIT_ENV) for an OSError of a full disk, else None."""
-	if isinstance(e, OSError) and e.errno in DISK_ERRNOS:
-		return RunnerError(EXIT_ENV, f'no space left on the device: {e.filename or ""} '
-				   f'({e.strerror})')
-	return None
 
 
 class StageRecord:
@@ -2844,7 +2682,6 @@ def build_parser():
 
 
 def main(argv=None, env=None, is_root=None):
-	global _say_stream
 	argv = list(sys.argv[1:] if argv is None else argv)
 	parser = build_parser()
 	try:
@@ -2862,7 +2699,7 @@ def main(argv=None, env=None, is_root=None):
 			return cmd_clean(args, env=env, is_root=is_root)
 		runner = Runner(args, env=env, is_root=is_root)
 		if args.command == 'tree':
-			_say_stream = sys.stderr
+			proc._say_stream = sys.stderr
 			runner.ensure_tools(BUILD_TOOLS if runner.kernel else BUILD_TOOLS + FETCH_TOOLS)
 			print(runner.prepare(), flush=True)
 			return EXIT_OK
@@ -2884,4 +2721,4 @@ def main(argv=None, env=None, is_root=None):
 		say('interrupted')
 		return EXIT_INTERRUPTED
 	finally:
-		_say_stream = None
+		proc._say_stream = None

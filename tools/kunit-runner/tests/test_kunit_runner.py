@@ -1331,7 +1331,7 @@ def repo_files(repo):
 
 
 def interrupt_git_am(nth):
-	"""Patch kr.run_cmd so that the @nth `git am` gets a Ctrl-C."""
+	"""Patch kr.proc.run_cmd so that the @nth `git am` gets a Ctrl-C."""
 	calls = [0]
 	real = kr.run_cmd
 
@@ -1341,7 +1341,7 @@ def interrupt_git_am(nth):
 			if calls[0] == nth:
 				raise KeyboardInterrupt
 		return real(cmd, *a, **kw)
-	return mock.patch.object(kr, 'run_cmd', fake)
+	return mock.patch.object(kr.proc, 'run_cmd', fake)
 
 
 class NothingIsLostTest(TestCase):
