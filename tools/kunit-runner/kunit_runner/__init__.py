@@ -50,27 +50,17 @@ from pathlib import Path
 import buildlock
 import hostenv
 
+from .base import BaseFetch
+from .series import SeriesInput
 from .errors import *  # noqa: F401,F403
 from .proc import *  # noqa: F401,F403
 from .filesig import *  # noqa: F401,F403
 from .cache import *  # noqa: F401,F403
+from .series import *  # noqa: F401,F403
+from .apt import *  # noqa: F401,F403
+from .base import *  # noqa: F401,F403
 from . import proc
 
-
-# The pinned base.
-BASE_PACKAGE = 'linux-source-7.3'
-BASE_VERSION = '7.3.4-1~bpo13+1'
-BASE_SUITE = 'trixie-backports'
-BASE_COMPONENT = 'main'
-BASE_SHA256 = '703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3'
-BASE_TARBALL = './usr/src/linux-source-7.3.tar.xz'
-BASE_TOPDIR = 'linux-source-7.3'
-KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
-# apt-get messages of an archive that answers but lacks the pinned package
-# version or the suite itself (not a network problem).
-NOT_LISTED_RE = re.compile(r"^E: (Version '[^']*' for '[^']*' was not found|Unable to locate package "
-			   r"|Package '[^']*' has no installation candidate|The repository '.*' does not "
-			   r"have a Release file)")
 
 # Paths of the project repo copied into the work tree on top of the series
 # (files only the project adds; never part of patches/).
@@ -121,131 +111,6 @@ FORMAT_PATCH_OPTS = ('--no-add-header', '--no-signature', '--zero-commit', '--ab
 # --------------------------------------------------------------------------
 # patches/series
 
-def read_series(patches_dir):
-	"""Parse a quilt series file.
-
-	Returns a list of (name, path, git-am options).  Blank lines and
-	comments ('#' at the start of a line or after whitespace) are ignored;
-	an entry may carry a -pN option.  A missing series file is an empty
-	series; a listed patch that does not exist is an error.
-	"""
-	patches_dir = Path(patches_dir)
-	series = patches_dir / 'series'
-	if not series.exists():
-		return []
-	entries = []
-	seen = set()
-	for lineno, raw in enumerate(series.read_text().splitlines(), 1):
-		line = re.sub(r'(^|\s)#.*$', '', raw).strip()
-		if not line:
-			continue
-		tokens = line.split()
-		name, opts = tokens[0], tokens[1:]
-		for opt in opts:
-			if not re.fullmatch(r'-p\d+', opt):
-				raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: unsupported option {opt!r} '
-						  '(only -pN is supported)')
-		if name in seen:
-			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: patch {name} listed twice')
-		seen.add(name)
-		path = patches_dir / name
-		if not path.is_file():
-			raise RunnerError(EXIT_USAGE, f'{series}:{lineno}: no such patch file {name}')
-		entries.append((name, path, opts))
-	return entries
-
-
-DIFF_RE = re.compile(r'^(diff --git |\+\+\+ )', re.M)
-
-
-def has_diff(path):
-	"""True if the patch/mail @path holds a diff (a cover letter has none)."""
-	with open(path, errors='replace') as f:
-		return DIFF_RE.search(f.read()) is not None
-
-
-def drop_cover_letters(entries):
-	kept = []
-	for e in entries:
-		if has_diff(e[1]):
-			kept.append(e)
-		else:
-			say(f'skipping {e[0]}: no diff in it (a cover letter?)')
-	return kept
-
-
-def series_input_kind(path):
-	"""quilt, format-patch or mbox: the form of a --series @path (None if missing)."""
-	path = Path(path)
-	if path.is_dir():
-		return 'quilt' if (path / 'series').is_file() else 'format-patch'
-	return 'mbox' if path.is_file() else None
-
-
-def read_series_input(path, split_dir):
-	"""(kind, entries) of a series given with --series @path.
-
-	kind is 'quilt' (a directory with a series file), 'format-patch' (a
-	directory of *.patch files, applied in file name order) or 'mbox' (a
-	file, as `b4 am` writes it, split with `git mailsplit` into
-	@split_dir/SHA/). Messages and files without a diff (cover letters)
-	are skipped.
-	"""
-	path = Path(path)
-	kind = series_input_kind(path)
-	if kind == 'quilt':
-		entries = read_series(path)
-	elif kind == 'format-patch':
-		entries = [(p.name, p, []) for p in sorted(path.glob('*.patch')) if p.is_file()]
-		if not entries:
-			raise RunnerError(EXIT_USAGE, f'--series {path}: a directory with neither a series '
-					  'file nor *.patch files')
-	elif kind == 'mbox':
-		d = Path(split_dir) / sha256_file(path)[:16]
-		if not d.is_dir():
-			Path(split_dir).mkdir(parents=True, exist_ok=True)
-			tmp = Path(tempfile.mkdtemp(prefix='.split-', dir=split_dir))
-			try:
-				r = run_cmd(['git', 'mailsplit', f'-o{tmp}', path], check=False)
-				if r.returncode != 0:
-					raise RunnerError(EXIT_USAGE, f'--series {path}: git mailsplit failed: '
-							  f'{(r.stdout or "").strip()[-300:]}')
-				os.rename(tmp, d)
-			finally:
-				shutil.rmtree(tmp, ignore_errors=True)
-		entries = [(f'{path.name}:{p.name}', p, []) for p in sorted(d.iterdir()) if p.is_file()]
-	else:
-		raise RunnerError(EXIT_USAGE, f'--series {path}: no such file or directory')
-	entries = drop_cover_letters(entries)
-	if not entries:
-		raise RunnerError(EXIT_USAGE, f'--series {path}: no patch in it ({kind})')
-	return kind, entries
-
-
-def tree_has_hook(tree):
-	"""True if drivers/virtio/Makefile of @tree builds drivers/virtio/tests/."""
-	try:
-		text = (Path(tree) / 'drivers' / 'virtio' / 'Makefile').read_text(errors='replace')
-	except OSError:
-		return False
-	return re.search(r'\btests/', text) is not None
-
-
-def series_record(series):
-	"""[name, options, sha256] of every entry of @series (as read_series())."""
-	return [[name, list(opts), sha256_file(path)] for name, path, opts in series]
-
-
-def select_upto(series, upto):
-	"""First @upto patches plus the last patch (the KUnit hook)."""
-	if upto is None:
-		return list(series)
-	if upto < 0 or upto > len(series):
-		raise RunnerError(EXIT_USAGE, f'--upto {upto}: the series has {len(series)} patches')
-	if upto >= len(series) - 1:
-		return list(series)
-	return list(series[:upto]) + [series[-1]]
-
 
 def collect_placed(repo):
 	"""Files of the repo to place in the work tree: {relpath: file_sig}."""
@@ -269,74 +134,6 @@ def collect_placed(repo):
 # --------------------------------------------------------------------------
 # apt configuration (read only)
 
-def _deb822_paragraphs(text):
-	para = {}
-	key = None
-	for line in text.splitlines():
-		if line.startswith('#'):
-			continue
-		if not line.strip():
-			if para:
-				yield para
-			para, key = {}, None
-			continue
-		if line[0] in ' \t' and key:
-			para[key] += ' ' + line.strip()
-			continue
-		if ':' in line:
-			key, val = line.split(':', 1)
-			key = key.strip().lower()
-			para[key] = val.strip()
-	if para:
-		yield para
-
-
-def apt_source_entries(apt_etc='/etc/apt'):
-	"""Yield (types, uris, suites, components) of the system apt sources."""
-	apt_etc = Path(apt_etc)
-	files = []
-	if (apt_etc / 'sources.list').is_file():
-		files.append(apt_etc / 'sources.list')
-	d = apt_etc / 'sources.list.d'
-	if d.is_dir():
-		files += sorted(p for p in d.iterdir() if p.suffix in ('.list', '.sources'))
-	for f in files:
-		try:
-			text = f.read_text()
-		except OSError:
-			continue
-		if f.suffix == '.sources':
-			for para in _deb822_paragraphs(text):
-				if para.get('enabled', 'yes').lower() == 'no':
-					continue
-				yield (para.get('types', '').split(), para.get('uris', '').split(),
-				       para.get('suites', '').split(), para.get('components', '').split())
-		else:
-			for line in text.splitlines():
-				line = line.split('#', 1)[0].strip()
-				if not line:
-					continue
-				line = re.sub(r'\[[^\]]*\]', ' ', line)
-				tok = line.split()
-				if len(tok) < 3:
-					continue
-				yield [tok[0]], [tok[1]], [tok[2]], tok[3:]
-
-
-def debian_mirror(apt_etc='/etc/apt'):
-	"""First URI of the Debian main archive in the system's apt sources."""
-	for types, uris, suites, comps in apt_source_entries(apt_etc):
-		if 'deb' not in types or not uris or not suites:
-			continue
-		if all(s.endswith('-security') or '/' in s for s in suites):
-			continue
-		if 'security' in uris[0]:
-			continue
-		if comps and 'main' not in comps:
-			continue
-		return uris[0].rstrip('/')
-	raise RunnerError(EXIT_ENV, f'cannot find a Debian archive in the apt sources under {apt_etc}')
-
 
 # --------------------------------------------------------------------------
 # helpers for subprocesses and git
@@ -345,7 +142,7 @@ def debian_mirror(apt_etc='/etc/apt'):
 # --------------------------------------------------------------------------
 # the runner
 
-class Runner:
+class Runner(SeriesInput, BaseFetch):
 	def __init__(self, args, env=None, is_root=None):
 		self.args = args
 		self.env = dict(os.environ if env is None else env)
@@ -426,183 +223,6 @@ class Runner:
 
 	# ---- base -----------------------------------------------------------
 
-	def check_kernel_dir(self, path):
-		path = Path(path)
-		if not path.is_dir():
-			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no such directory')
-		mk = path / 'Makefile'
-		if not mk.is_file():
-			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (no Makefile)')
-		head = mk.read_text(errors='replace')[:4000]
-		if not re.search(r'^VERSION\s*=', head, re.M) or not re.search(r'^PATCHLEVEL\s*=', head, re.M):
-			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (Makefile has no VERSION)')
-		if not (path / 'drivers' / 'virtio').is_dir():
-			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: not a kernel tree (no drivers/virtio)')
-		if not (path / 'tools' / 'testing' / 'kunit' / 'kunit.py').is_file():
-			raise RunnerError(EXIT_USAGE, f'kernel tree {path}: no tools/testing/kunit/kunit.py')
-
-	def base_source(self):
-		"""Return (tree, base id) of the base kernel.
-
-		For --kernel DIR the id changes with every edit of what copy_tree()
-		copies, so that an edited tree is copied again: for a git checkout
-		its HEAD plus the content of every file that differs from HEAD,
-		otherwise the size, mtime and ctime of every file.
-		"""
-		if self.kernel:
-			self.check_kernel_dir(self.kernel)
-			if (self.kernel / '.git').exists():
-				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
-			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
-		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
-
-	def base_info(self):
-		"""The base tested, for reports."""
-		if self.kernel:
-			return {'kind': 'kernel', 'path': str(self.kernel)}
-		return {'kind': 'debian', 'package': BASE_PACKAGE, 'version': BASE_VERSION,
-			'sha256': BASE_SHA256}
-
-	@property
-	def input_kind(self):
-		"""repo (patches/), quilt, format-patch, mbox (--series) or applied (--applied)."""
-		if self.applied:
-			return 'applied'
-		if self.series_path:
-			return series_input_kind(self.series_path)
-		return 'repo'
-
-	def check_input_options(self):
-		if self.series_path and self.applied:
-			raise RunnerError(EXIT_USAGE, '--series and --applied exclude each other')
-		if self.applied and not self.kernel:
-			raise RunnerError(EXIT_USAGE, '--applied needs --kernel TREE (a tree that carries a series)')
-		if (self.series_path or self.applied) and self.args.upto is not None:
-			raise RunnerError(EXIT_USAGE, '--upto works on the series of patches/ only '
-					  '(not with --series or --applied)')
-
-	def load_series(self):
-		"""The patches to apply, as read_series(); sets self.hook.
-
-		For --series: the given series, and this repo's KUnit hook patch
-		(the last one of patches/series), applied after it unless the
-		series hooks drivers/virtio/tests/ into the build itself.  For
-		--applied: no patch, and the hook only if the tree lacks it.
-		"""
-		self.check_input_options()
-		if not self.series_path and not self.applied:
-			return read_series(self.repo / 'patches')
-		ours = read_series(self.repo / 'patches')
-		self.hook = ours[-1] if ours else None
-		if self.applied:
-			return []
-		return read_series_input(self.series_path, self.cache / 'series-input')[1]
-
-	def series_info(self):
-		"""The series tested, for reports."""
-		try:
-			n = len(self.load_series())
-		except RunnerError:
-			n = None
-		path = self.kernel if self.applied else (self.series_path or self.repo / 'patches')
-		return {'kind': self.input_kind, 'path': str(path), 'patches': n}
-
-	def git_tree_id(self, tree):
-		"""HEAD of the checkout @tree plus the content of its changed tracked files."""
-		g = Git(tree, self.env)
-		head = g.try_out('rev-parse', 'HEAD') or 'nohead'
-		raw = g('--no-optional-locks', 'status', '--porcelain', '-z', '--no-renames',
-			'--untracked-files=no', check=False).stdout
-		h = hashlib.sha256()
-		for path in sorted(p[3:] for p in raw.split('\0') if p):
-			h.update(f'{path}\0{file_sig(Path(tree) / path)}\0'.encode())
-		return f'{head}:{h.hexdigest()[:16]}'
-
-	def fetch_base(self):
-		base_dir = self.cache / 'base' / BASE_TOPDIR
-		done = self.cache / 'base' / (BASE_TOPDIR + '.complete')
-		if done.exists() and base_dir.is_dir():
-			return base_dir
-		deb = self.download_deb()
-		self.ensure_tools(('dpkg-deb', 'xz', 'tar'))
-		say(f'unpacking {deb.name} (about 15 s)')
-		tmp = Path(tempfile.mkdtemp(prefix='.unpack-', dir=self.cache / 'base'))
-		try:
-			p1 = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE)
-			r = subprocess.run(['tar', '-x', '-C', str(tmp), BASE_TARBALL], stdin=p1.stdout,
-					   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-			p1.stdout.close()
-			if p1.wait() != 0 or r.returncode != 0:
-				raise RunnerError(EXIT_ENV, f'cannot unpack {deb}: {r.stdout.strip()}')
-			run_cmd(['tar', '-xJf', tmp / BASE_TARBALL, '-C', tmp])
-			if not (tmp / BASE_TOPDIR).is_dir():
-				raise RunnerError(EXIT_ENV, f'{deb} does not contain {BASE_TOPDIR}/')
-			if base_dir.exists():
-				shutil.rmtree(base_dir)
-			os.rename(tmp / BASE_TOPDIR, base_dir)
-			done.write_text(f'{BASE_PACKAGE}={BASE_VERSION} {BASE_SHA256}\n')
-		finally:
-			shutil.rmtree(tmp, ignore_errors=True)
-		return base_dir
-
-	def download_deb(self):
-		dl = self.cache / 'dl'
-		dl.mkdir(parents=True, exist_ok=True)
-		(self.cache / 'base').mkdir(parents=True, exist_ok=True)
-		deb = dl / f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
-		if deb.exists():
-			if sha256_file(deb) == BASE_SHA256:
-				return deb
-			say(f'cached {deb.name} has a wrong checksum; fetching it again')
-			deb.unlink()
-		self.ensure_tools(('apt-get',))
-		uri = debian_mirror(self.apt_etc)
-		c = self.cache / 'apt'
-		for d in ('lists/partial', 'cache/archives/partial', 'state'):
-			(c / d).mkdir(parents=True, exist_ok=True)
-		(c / 'sources.list').write_text(
-			f'deb [signed-by={KEYRING}] {uri} {BASE_SUITE} {BASE_COMPONENT}\n')
-		opts = ['-o', f'Dir::Etc::SourceList={c}/sources.list', '-o', 'Dir::Etc::SourceParts=/dev/null',
-			'-o', f'Dir::State={c}/state', '-o', f'Dir::State::Lists={c}/lists',
-			'-o', f'Dir::Cache={c}/cache', '-o', 'Dir::State::status=/var/lib/dpkg/status',
-			'-o', 'APT::Architecture=amd64', '-o', 'Acquire::Languages=none']
-		if self.is_root:
-			opts += ['-o', 'APT::Sandbox::User=root']
-		say(f'fetching {BASE_PACKAGE}={BASE_VERSION} from {BASE_SUITE} (private apt setup in {c})')
-		r = run_cmd(['apt-get'] + opts + ['update'], env=self.env, check=False)
-		if r.returncode != 0 or re.search(r'^(E:|Err:)', r.stdout or '', re.M):
-			self.fetch_failed('update', r.stdout, uri, deb)
-		tmp = Path(tempfile.mkdtemp(prefix='partial-', dir=dl))
-		try:
-			r = run_cmd(['apt-get'] + opts + ['download', f'{BASE_PACKAGE}={BASE_VERSION}'],
-				    cwd=tmp, env=self.env, check=False)
-			debs = sorted(tmp.glob('*.deb'))
-			if r.returncode != 0 or not debs:
-				self.fetch_failed('download', r.stdout, uri, deb)
-			got = sha256_file(debs[0])
-			if got != BASE_SHA256:
-				raise RunnerError(EXIT_CHECKSUM, f'checksum mismatch for {debs[0].name}: '
-						  f'sha256 {got}, expected {BASE_SHA256}')
-			os.rename(debs[0], deb)
-		finally:
-			shutil.rmtree(tmp, ignore_errors=True)
-		return deb
-
-	@staticmethod
-	def fetch_failed(step, output, uri, deb):
-		"""Raise the one-line error of a failed apt-get @step.
-
-		An archive that answers but does not list the pinned version (or
-		the suite) is told apart from no network: the fix differs.
-		"""
-		lines = [l for l in (output or '').splitlines() if l.strip()]
-		if any(NOT_LISTED_RE.search(l) for l in lines):
-			raise RunnerError(EXIT_ENV, f'{BASE_PACKAGE}={BASE_VERSION} is not listed by the archive '
-					  f'{uri} {BASE_SUITE} (the pin is out of date; not a network problem); '
-					  f'put the .deb at {deb} (it is checked against the pinned SHA-256) '
-					  'or use --kernel DIR')
-		last = lines[-1] if lines else ''
-		raise RunnerError(EXIT_ENV, f'cannot fetch base (network?): apt-get {step} failed: {last}')
 
 	# ---- state ----------------------------------------------------------
 

@@ -864,7 +864,7 @@ class FetchTest(TestCase):
 			       stdout=subprocess.DEVNULL)
 		fake_bin(self.bin, 'apt-get', f'for a; do [ "$a" = download ] && cp {deb} '
 			 f'{kr.BASE_PACKAGE}_{kr.BASE_VERSION}_all.deb; done; exit 0\n')
-		with mock.patch.object(kr, 'BASE_SHA256', kr.sha256_file(deb)):
+		with mock.patch.object(kr.base, 'BASE_SHA256', kr.sha256_file(deb)):
 			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
 			self.assertTrue((self.e.cache / 'base' / kr.BASE_TOPDIR / 'Makefile').is_file())
 			wt = self.e.cache / 'work' / 'linux'
