@@ -1509,7 +1509,7 @@ class NothingIsLostTest(TestCase):
 	def test_ctrl_c_while_placing_files(self):
 		self.assertCode(self.e.main('tree'), 0)
 		write(self.e.repo / 'drivers/virtio/tests/virtio_pm_test.c', '/* test v2 */\n')
-		with mock.patch.object(kr.shutil, 'copymode', side_effect=KeyboardInterrupt):
+		with mock.patch.object(kr.worktree.shutil, 'copymode', side_effect=KeyboardInterrupt):
 			self.assertCode(self.e.main('tree'), kr.EXIT_INTERRUPTED)
 		before = repo_files(self.e.repo)
 		self.assertCode(self.e.main('export'), kr.EXIT_EXPORT)
