@@ -50,6 +50,8 @@ from pathlib import Path
 import buildlock
 import hostenv
 
+from .coverage import Coverage
+from .kbuild import KBuild
 from .export import Export
 from .worktree import WorkTree
 from .base import BaseFetch
@@ -64,18 +66,19 @@ from .base import *  # noqa: F401,F403
 from .lock import *  # noqa: F401,F403
 from .worktree import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
+from .results import *  # noqa: F401,F403
+from .kbuild import *  # noqa: F401,F403
+from .coverage import *  # noqa: F401,F403
 from . import proc
 
 
 BUILD_LOCK = buildlock.BUILD_LOCK
-SPLAT_RE = re.compile(r'WARNING:|BUG:|Invalid wait context|KASAN|UBSAN|\bOops\b|Kernel panic')
 
 
 # Tool -> Debian package: the one table, in hostenv.py.
 TOOL_PACKAGES = hostenv.TOOL_PACKAGES
 BUILD_TOOLS = hostenv.BUILD_TOOLS
 FETCH_TOOLS = hostenv.FETCH_TOOLS
-QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 
 
 # --------------------------------------------------------------------------
@@ -93,7 +96,7 @@ QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 # --------------------------------------------------------------------------
 # the runner
 
-class Runner(SeriesInput, BaseFetch, WorkTree, Export):
+class Runner(SeriesInput, BaseFetch, WorkTree, Export, KBuild, Coverage):
 	def __init__(self, args, env=None, is_root=None):
 		self.args = args
 		self.env = dict(os.environ if env is None else env)
@@ -183,437 +186,12 @@ class Runner(SeriesInput, BaseFetch, WorkTree, Export):
 
 	# ---- kunit ----------------------------------------------------------
 
-	def kunit_py(self, wt):
-		return [sys.executable, str(wt / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
-
-	def common_args(self, kunitconfig):
-		"""kunit.py options; @kunitconfig is a list of fragments (merged by kunit.py)."""
-		a = [f'--build_dir={self.build_dir}', f'--arch={self.args.arch}']
-		a += [f'--kunitconfig={k}' for k in kunitconfig]
-		a += [f'--kconfig_add={k}' for k in (self.args.kconfig_add or [])]
-		return a
-
-	def kunitconfig(self):
-		"""The kunitconfig fragments: --kunitconfig (repeatable) or the repo's .kunitconfig."""
-		kcs = [Path(k).resolve() for k in self.args.kunitconfig] if self.args.kunitconfig \
-			else [self.repo / '.kunitconfig']
-		for kc in kcs:
-			if not kc.is_file():
-				raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
-		return kcs
-
-	def stream(self, cmd, cwd, log=None):
-		"""Run @cmd, echoing its output (and writing it to @log)."""
-		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=self.env, stdout=subprocess.PIPE,
-				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
-		lf = open(log, 'w') if log else None
-		for line in p.stdout:
-			out(line)
-			if lf:
-				lf.write(line)
-		if lf:
-			lf.close()
-		return p.wait()
-
-	def config_stamp(self, wt, kc):
-		files = self.git('ls-files', '-z', '--cached', '--others', '--exclude-standard', '--',
-				 '*Kconfig*').stdout.split('\0')
-		h = hashlib.sha256()
-		for f in sorted(set(filter(None, files))):
-			p = wt / f
-			h.update(f.encode() + b'\0' + (sha256_file(p) if p.is_file() else '-').encode())
-		return {'arch': self.args.arch, 'kunitconfig': [sha256_file(k) for k in kc],
-			'kconfig_add': list(self.args.kconfig_add or []), 'kconfig_files': h.hexdigest(),
-			'wt': str(wt)}
-
-	def config_step(self, wt, kc):
-		stamp_path = self.build_dir / '.kunit-runner-config-stamp'
-		stamp = self.config_stamp(wt, kc)
-		try:
-			old = json.loads(stamp_path.read_text())
-		except (OSError, ValueError):
-			old = None
-		cfg = self.build_dir / '.config'
-		if old == stamp and cfg.exists():
-			say('config unchanged (kunitconfig and Kconfig files); skipping kunit.py config')
-			return
-		if cfg.exists() and (old is None or old.get('kconfig_files') != stamp['kconfig_files']
-				     or old.get('arch') != stamp['arch'] or old.get('wt') != stamp['wt']):
-			cfg.unlink()  # Kconfig files changed: let kunit.py regenerate .config
-		say('kunit.py config')
-		rc = self.stream(self.kunit_py(wt) + ['config'] + self.common_args(kc), cwd=wt)
-		if rc != 0:
-			if stamp_path.exists():
-				stamp_path.unlink()
-			raise RunnerError(EXIT_BUILD, f'config step failed (kunit.py config exit {rc})')
-		stamp_path.write_text(json.dumps(stamp, sort_keys=True) + '\n')
-
-	def build_cmd(self, wt, kc):
-		jobs = self.args.jobs or len(os.sched_getaffinity(0))
-		mo = list(self.args.make_option or [])
-		if self.args.arch == 'um' and not self.args.kunit_build:
-			targets = ['linux'] + (['modules'] if getattr(self.args, 'modules', False) else [])
-			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + targets
-		return self.kunit_py(wt) + ['build'] + self.common_args(kc) + [f'--jobs={jobs}'] + \
-			[f'--make_options={m}' for m in mo]
-
-	def build_step(self, wt, kc):
-		cmd = self.build_cmd(wt, kc)
-		log = self.out_dir / 'build.log'
-		say('build: ' + ' '.join(str(c) for c in cmd))
-		interval = 30 if self.ci else 10
-		t0 = time.time()
-		objs = [0]
-		tail = []
-		p = subprocess.Popen([str(c) for c in cmd], cwd=wt, env=self.env, stdout=subprocess.PIPE,
-				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
-		obj_re = re.compile(r'^\s+(CC|AS|CC \[M\])\s+\S+\.o\b')
-
-		err_re = re.compile(r'(^|: )(fatal )?error:|undefined reference|Error \d')
-		errors = []
-		disk = []
-
-		def reader():
-			with open(log, 'w') as lf:
-				for line in p.stdout:
-					lf.write(line)
-					if obj_re.match(line):
-						objs[0] += 1
-					elif err_re.search(line) and len(errors) < 20:
-						errors.append(line.rstrip('\n'))
-					if DISK_FULL_RE.search(line) and not disk:
-						disk.append(line.strip())
-					tail.append(line.rstrip('\n'))
-					del tail[:-40]
-		th = threading.Thread(target=reader, daemon=True)
-		th.start()
-		while True:
-			try:
-				p.wait(timeout=interval)
-				break
-			except subprocess.TimeoutExpired:
-				out(f'[build {fmt_time(time.time() - t0)}] {objs[0]} objects')
-		th.join()
-		dt = time.time() - t0
-		if p.returncode != 0:
-			for l in (errors or tail[-20:]):
-				out(f'  {l}')
-			if disk:
-				raise RunnerError(EXIT_ENV, f'build failed: no space left on the device ({disk[0]}); '
-						  f'full log: {log}')
-			raise RunnerError(EXIT_BUILD, f'build failed (exit {p.returncode}); full log: {log}')
-		if objs[0] == 0:
-			say(f'build: nothing to rebuild ({dt:.1f}s)')
-		else:
-			say(f'build: {objs[0]} objects compiled in {fmt_time(dt)}')
-
-	def exec_step(self, wt, kc):
-		js, ju = self.out_dir / 'results.json', self.out_dir / 'results.xml'
-		for f in (js, ju):
-			if f.exists():
-				f.unlink()
-		cmd = self.kunit_py(wt) + ['exec'] + self.common_args(kc) + [f'--json={js}', f'--junit={ju}']
-		if self.args.filter:
-			cmd.append(self.args.filter)
-		say('kunit.py exec')
-		rc = self.stream(cmd, cwd=wt)
-		raw = self.build_dir / 'test.log'
-		splats = []
-		if raw.exists():
-			shutil.copyfile(raw, self.out_dir / 'test.log')
-			with open(raw, errors='backslashreplace') as f:
-				splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
-		passed = failed = skipped = 0
-		self.case_counts = None
-		if js.exists():
-			try:
-				misc = json.loads(js.read_text())['misc']
-				passed, skipped = misc['passed'], misc['skipped']
-				failed = misc['failed'] + misc['crashed'] + misc.get('errors', 0)
-				self.case_counts = (passed, failed, skipped)
-			except (ValueError, KeyError, TypeError):
-				say(f'cannot read {js}')
-				failed = 1
-		else:
-			say(f'no test results (kunit.py exec exit {rc} wrote no {js.name}); counting one failure')
-			failed = 1
-		if passed + failed + skipped == 0:
-			say('no test ran; counting one failure')
-			failed = 1
-		for l in splats:
-			say(f'kernel splat: {l.strip()}')
-		if splats:
-			say(f'{len(splats)} kernel splat line(s) in {self.out_dir / "test.log"} counted as failures')
-		failed += len(splats)
-		self.counts = (passed, failed, skipped)
-		say(f'results: {js}, {ju}, raw log: {self.out_dir / "test.log"}')
-		out(summary_line(passed, failed, skipped))
-		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
-
-	def run(self):
-		tools = list(BUILD_TOOLS)
-		if self.args.arch in QEMU_TOOLS:
-			tools.append(QEMU_TOOLS[self.args.arch])
-		if not self.kernel:
-			tools += FETCH_TOOLS
-		self.ensure_tools(tuple(dict.fromkeys(tools)))
-		kc = self.kunitconfig()
-		wt = self.prepare()
-		self.build_dir.mkdir(parents=True, exist_ok=True)
-		self.out_dir.mkdir(parents=True, exist_ok=True)
-		if getattr(self.args, 'modules', False):
-			return self.run_modules(wt, kc)
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
-			self.config_step(wt, kc)
-			self.build_step(wt, kc)
-			return self.exec_step(wt, kc)
-
-	def aside_build_dir(self, what):
-		"""CACHE/build/NAME-ARCH-@what: a build dir outside the work tree.
-
-		For builds that get no ccache hits from the others anyway (gcov,
-		modules); absolute source paths there keep lcov's paths simple.
-		"""
-		return self.cache / 'build' / f'{self.name}-{self.args.arch}-{what}'
-
-	def run_modules(self, wt, kc):
-		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""
-		import modrun
-		if self.args.arch != 'um':
-			raise RunnerError(EXIT_USAGE, '--modules runs under UML only (--arch um)')
-		if not self.which('busybox'):
-			raise RunnerError(EXIT_ENV, 'cannot run --modules: busybox not installed '
-					  '(Debian: busybox-static)')
-		adds, self.module_names = modrun.module_config(k.read_text() for k in kc)
-		if not self.module_names:
-			raise RunnerError(EXIT_USAGE, 'no test module in the kunitconfig: --modules needs '
-					  'one of ' + ', '.join(modrun.MODULE_TESTS))
-		self.args.kconfig_add = list(self.args.kconfig_add or []) + adds
-		if not self.args.build_dir:
-			self.build_dir = self.aside_build_dir('modules')
-		self.build_dir.mkdir(parents=True, exist_ok=True)
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
-			self.config_step(wt, kc)
-			self.build_step(wt, kc)
-			console, js, _ = modrun.run(self, wt, kc, say, self.stream, RunnerError,
-						    {'build': EXIT_BUILD})
-		self.counts, self.case_counts = modrun.counts(js, console, self.module_names,
-							      SPLAT_RE, say)
-		say(f'results: {js}, raw log: {self.out_dir / "test.log"}')
-		out(summary_line(*self.counts))
-		return EXIT_OK if self.counts[1] == 0 else EXIT_TESTS_FAILED
 
 	# ---- coverage -------------------------------------------------------
-
-	def coverage(self):
-		"""Build and run the suite with gcov (UML), report the series' lines.
-
-		Sets self.cov_counts to (checks passed, checks failed, 0): the
-		threshold check plus any KUnit failure of the coverage run.
-		"""
-		self.cov_counts = (0, 1, 0)
-		if self.args.arch != 'um':
-			raise RunnerError(EXIT_USAGE, 'coverage runs under UML only (no --arch)')
-		tools = list(BUILD_TOOLS) + ['lcov', 'genhtml']
-		if not self.kernel:
-			tools += FETCH_TOOLS
-		self.ensure_tools(tuple(dict.fromkeys(tools)))
-		if not self.args.build_dir:
-			self.build_dir = self.aside_build_dir('coverage')
-		if not self.args.out:
-			self.out_dir = self.out_dir / 'coverage'
-		kc = self.kunitconfig()
-		wt = self.prepare()
-		frag = wt / COVERAGE_FRAGMENT
-		if not frag.is_file():
-			raise RunnerError(EXIT_USAGE, f'{frag}: no such file (a kernel tree without UML coverage?)')
-		kc = kc + [frag]
-		self.build_dir.mkdir(parents=True, exist_ok=True)
-		self.out_dir.mkdir(parents=True, exist_ok=True)
-		info_all = self.out_dir / 'coverage-all.info'
-		info = self.out_dir / 'coverage.info'
-		html = self.out_dir / 'html'
-		for f in (info_all, info):
-			if f.exists():
-				f.unlink()
-		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
-			self.config_step(wt, kc)
-			self.build_step(wt, kc)
-			stale = remove_gcda(self.build_dir)
-			say(f'coverage: removed {stale} stale .gcda file(s)')
-			self.exec_step(wt, kc)
-			ku_failed = self.counts[1] if self.counts else 1
-			ok = self.coverage_report(wt, info_all, info, html)
-		failed = ku_failed + (0 if ok else 1)
-		self.cov_ok = ok
-		self.cov_counts = (1 if ok else 0, failed, 0)
-		say(f'coverage: lcov data {info}')
-		out(summary_line(*self.cov_counts))
-		return EXIT_OK if failed == 0 else EXIT_TESTS_FAILED
-
-	def coverage_report(self, wt, info_all, info, html):
-		"""lcov data of the coverage run, its HTML report and the series' lines.
-
-		Returns True when every new or changed line of COVERAGE_ENFORCED
-		ran. Called with the build lock held (it reads the build dir).
-		"""
-		say('coverage: lcov --capture')
-		r = run_cmd(['lcov', '--quiet', '--capture', '--directory', self.build_dir / COVERAGE_OBJDIR,
-			     '--base-directory', wt, '--output-file', info_all], env=self.env, check=False)
-		if r.returncode != 0 or not info_all.is_file():
-			out(r.stdout or '')
-			raise RunnerError(EXIT_TESTS_FAILED, f'lcov --capture failed (exit {r.returncode}); '
-					  'no coverage data (were .gcda files written?)')
-		r = run_cmd(['lcov', '--quiet', '--extract', info_all] + [f'*/{f}' for f in COVERAGE_FILES] +
-			    ['--output-file', info], env=self.env, check=False)
-		if r.returncode != 0 or not info.is_file():
-			out(r.stdout or '')
-			raise RunnerError(EXIT_TESTS_FAILED, f'lcov --extract failed (exit {r.returncode})')
-		if html.exists():
-			shutil.rmtree(html)
-		r = run_cmd(['genhtml', '--quiet', '--output-directory', html, info], env=self.env, check=False)
-		if r.returncode != 0:
-			out(r.stdout or '')
-			say(f'genhtml failed (exit {r.returncode}); no HTML report')
-		else:
-			say(f'coverage: HTML report {html / "index.html"}')
-		_, tip = self.patch_tip()
-		report = series_coverage(self.git, 'base', tip, info.read_text(), COVERAGE_FILES)
-		return print_coverage(report, COVERAGE_ENFORCED)
 
 
 # --------------------------------------------------------------------------
 # coverage of the series' new and changed lines
-
-COVERAGE_FRAGMENT = 'tools/testing/kunit/configs/coverage_uml.config'
-# lcov --capture reads the .gcda files below this dir of the build dir only
-# (all three files live there; capturing the whole kernel takes minutes).
-COVERAGE_OBJDIR = 'drivers/virtio'
-COVERAGE_FILES = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c',
-		  'drivers/virtio/virtio_mmio.c')
-# Files whose new and changed lines must all be covered; the others are
-# only reported.
-COVERAGE_ENFORCED = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c')
-
-
-def remove_gcda(build_dir):
-	n = 0
-	for dirpath, _, filenames in os.walk(build_dir):
-		for fn in filenames:
-			if fn.endswith('.gcda'):
-				os.unlink(os.path.join(dirpath, fn))
-				n += 1
-	return n
-
-
-def added_lines(diff_text):
-	"""{path: set of line numbers} added in the new side of a unified diff."""
-	res = {}
-	path = None
-	new_no = None
-	hunk_re = re.compile(r'^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@')
-	for line in diff_text.splitlines():
-		if line.startswith('+++ '):
-			name = line[4:].split('\t')[0]
-			path = None if name == '/dev/null' else re.sub(r'^b/', '', name)
-			if path is not None:
-				res.setdefault(path, set())
-			new_no = None
-			continue
-		if line.startswith(('--- ', 'diff --git ', 'index ')) and new_no is None:
-			continue
-		m = hunk_re.match(line)
-		if m:
-			new_no = int(m.group(1))
-			continue
-		if new_no is None or path is None:
-			continue
-		if line.startswith('+'):
-			res[path].add(new_no)
-			new_no += 1
-		elif line.startswith(' '):
-			new_no += 1
-	return res
-
-
-def parse_lcov_info(text):
-	"""{source path (SF:): {line: hit count}} from an lcov .info file."""
-	res = {}
-	cur = None
-	for line in text.splitlines():
-		if line.startswith('SF:'):
-			cur = res.setdefault(line[3:].strip(), {})
-		elif line.startswith('DA:') and cur is not None:
-			f = line[3:].split(',')
-			ln, cnt = int(f[0]), int(f[1]) if f[1].lstrip('-').isdigit() else 0
-			cur[ln] = max(cur.get(ln, 0), cnt)
-		elif line.startswith('end_of_record'):
-			cur = None
-	return res
-
-
-def series_coverage(git, base, tip, info_text, files):
-	"""Per file: (covered, instrumented, uncovered lines) of the lines the
-	series adds or changes (git diff -U0 base tip), intersected with the
-	instrumented lines (DA: records) of the .info; None when the .info has
-	no record for the file."""
-	diff = git('diff', '-U0', '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/',
-		   base, tip, '--', *files).stdout
-	added = added_lines(diff)
-	info = parse_lcov_info(info_text)
-	report = {}
-	for f in files:
-		da = None
-		for sf, lines in info.items():
-			if sf == f or sf.endswith('/' + f):
-				da = lines
-				break
-		if da is None:
-			report[f] = None
-			continue
-		instr = sorted(l for l in added.get(f, ()) if l in da)
-		unc = [l for l in instr if da[l] == 0]
-		report[f] = (len(instr) - len(unc), len(instr), unc)
-	return report
-
-
-def line_ranges(lines):
-	"""[3, 4, 5, 9] -> '3-5, 9'."""
-	parts = []
-	for l in lines:
-		if parts and parts[-1][1] == l - 1:
-			parts[-1][1] = l
-		else:
-			parts.append([l, l])
-	return ', '.join(str(a) if a == b else f'{a}-{b}' for a, b in parts)
-
-
-def print_coverage(report, enforced):
-	"""Print the per-file figures; True when every enforced file is at 100%."""
-	ok = True
-	say('coverage of the lines the series adds or changes (covered/instrumented):')
-	for f, r in report.items():
-		must = f in enforced
-		tag = 'required 100%' if must else 'reported only'
-		if r is None:
-			out(f'  {f}: no coverage data ({tag})')
-			ok = ok and not must
-			continue
-		cov, ins, unc = r
-		pct = 100.0 * cov / ins if ins else 100.0
-		out(f'  {f}: {cov}/{ins} ({pct:.1f}%, {tag})' +
-		    (f'; uncovered lines: {line_ranges(unc)}' if unc else ''))
-		if must and unc:
-			ok = False
-	say('coverage check: ' + ('PASS' if ok else 'FAIL') + ' (' + ', '.join(enforced) + ' at 100%)')
-	return ok
-
-
-def summary_line(passed, failed, skipped=0):
-	s = f'{passed} passed, {failed} failed'
-	if skipped:
-		s += f', {skipped} skipped'
-	return s
 
 
 # --------------------------------------------------------------------------
@@ -648,69 +226,6 @@ E2E_ARM64_CYCLES = 100
 # The KUnit proof of the series' first patch (the in-order reset fix): it
 # must fail on the base (--upto 0) and pass from --upto 1 on.
 FIX_PROOF_SUITE = 'virtio_ring_reset'
-SUMMARY_RE = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$')
-
-
-def parse_summary(lines, rc):
-	"""Counts of the last `N passed, N failed[, N skipped]` line of @lines.
-
-	No such line counts as one failure; so does a non-zero exit code
-	with no failure counted.
-	"""
-	for line in reversed(lines):
-		m = SUMMARY_RE.match(line.strip())
-		if m:
-			p, f, sk = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-			if rc != 0 and f == 0:
-				say(f'exit code {rc} with no failure counted; counting one failure')
-				f = 1
-			return p, f, sk
-	say(f'no "N passed, N failed" line (exit code {rc}); counting one failure')
-	return 0, 1, 0
-
-
-def kunit_json_counts(js, raw_log=None):
-	"""(passed, failed, skipped) of a kunit.py --json file (+ splat lines of @raw_log)."""
-	try:
-		misc = json.loads(Path(js).read_text())['misc']
-		c = [misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0), misc['skipped']]
-	except (OSError, ValueError, KeyError, TypeError):
-		say(f'no readable test results in {js}; counting one failure')
-		return 0, 1, 0
-	if sum(c) == 0:
-		say('no test ran; counting one failure')
-		c[1] = 1
-	if raw_log and Path(raw_log).exists():
-		with open(raw_log, errors='backslashreplace') as f:
-			splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
-		for l in splats:
-			say(f'kernel splat: {l.strip()}')
-		c[1] += len(splats)
-	return tuple(c)
-
-
-def kunit_json_cases(js):
-	"""(passed, failed, skipped) KUnit cases of a kunit.py --json file, or None."""
-	try:
-		misc = json.loads(Path(js).read_text())['misc']
-		return (misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0),
-			misc['skipped'])
-	except (OSError, ValueError, KeyError, TypeError):
-		return None
-
-
-def kunit_json_suite_counts(js):
-	"""{suite: (passed, failed, skipped)} of a kunit.py --json file ({} if unreadable)."""
-	try:
-		groups = json.loads(Path(js).read_text()).get('sub_groups', [])
-		res = {}
-		for g in groups:
-			m = g['misc']
-			res[g['name']] = (m['passed'], m['failed'] + m['crashed'] + m.get('errors', 0),
-					  m['skipped'])
-		return res
-	except (OSError, ValueError, KeyError, TypeError, AttributeError):
-		return {}
 
 
 def fix_proof_counts(c, js):
@@ -1089,76 +604,6 @@ def repo_commit(repo, env):
 		return None
 	st = g('--no-optional-locks', 'status', '--porcelain', check=False).stdout.strip()
 	return head + ('-dirty' if st else '')
-
-
-def counts_dict(c):
-	return {'passed': c[0], 'failed': c[1], 'skipped': c[2]}
-
-
-def add_counts(*cs):
-	return tuple(sum(c[k] for c in cs) for k in range(3))
-
-
-def write_json_report(path, report):
-	tmp = Path(str(path) + '.tmp')
-	tmp.write_text(json.dumps(report, indent=1) + '\n')
-	os.replace(tmp, path)
-
-
-def log_tail(path, n=30):
-	try:
-		with open(path, errors='backslashreplace') as f:
-			return ''.join(f.readlines()[-n:])
-	except (OSError, TypeError):
-		return ''
-
-
-def junit_report(records, duration):
-	"""The merged JUnit XML tree: one <testsuite> per stage.
-
-	A KUnit stage holds kunit.py's own --junit trees as they are (under a
-	<testsuite> named after the run when the stage has several runs) and
-	one testcase for its other checks, if any; any other stage is one
-	testcase, with <failure>, <error> (infrastructure) or <skipped>.
-	"""
-	total = add_counts(*(r.counts for r in records))
-	root = ET.Element('testsuites', {'name': 'test-all', 'tests': str(sum(total)),
-					 'failures': str(total[1]), 'skipped': str(total[2]),
-					 'time': f'{duration:.3f}'})
-	for r in records:
-		p, f, sk = r.counts
-		err = min(r.infra, f)
-		ts = ET.SubElement(root, 'testsuite', {
-			'name': f'{r.index} {r.name}', 'tests': str(p + f + sk), 'failures': str(f - err),
-			'errors': str(err), 'skipped': str(sk), 'time': f'{r.duration:.3f}'})
-		merged = 0
-		for path, label in r.junit:
-			try:
-				el = ET.parse(path).getroot()
-			except (OSError, ET.ParseError) as e:
-				say(f'cannot merge {path} into the JUnit report: {e}')
-				continue
-			(ET.SubElement(ts, 'testsuite', {'name': label}) if label else ts).append(el)
-			merged += 1
-		c = r.checks if merged else r.counts
-		if merged and not any(c):
-			continue
-		tc = ET.SubElement(ts, 'testcase', {'classname': 'test-all', 'time': f'{r.duration:.3f}',
-						    'name': r.name + (' (checks)' if merged else '')})
-		msg = summary_line(*c)
-		text = ''.join(f'exit code {code}: {m}\n' for code, m in r.errors)
-		if r.log:
-			text += f'log: {r.log}\n' + log_tail(r.log)
-		if r.status == 'error':
-			ET.SubElement(tc, 'error', {'message': msg, 'type': 'infrastructure'}).text = text
-		elif c[1]:
-			ET.SubElement(tc, 'failure', {'message': msg}).text = text
-		elif c[2] and not c[0]:
-			ET.SubElement(tc, 'skipped', {'message': msg})
-		if r.log:
-			ET.SubElement(tc, 'system-out').text = f'log: {r.log}'
-	ET.indent(root)
-	return ET.ElementTree(root)
 
 
 def run_stage(ta, rec, fn):
