@@ -967,12 +967,12 @@ class TestAllTest(TestCase):
 		write(self.e.kernel / kr.COVERAGE_FRAGMENT, 'CONFIG_GCOV=y\n')
 		# contract_verdict() has its own tests; here: which JSON it reads
 		self.verdicts = []
-		patches = [mock.patch.object(kr, 'stage_selftests', lambda ta: (5, 0, 0)),
+		patches = [mock.patch.object(kr.stages, 'stage_selftests', lambda ta: (5, 0, 0)),
 			   mock.patch.object(kr.Runner, 'coverage_report', lambda r, *a: True),
-			   mock.patch.object(kr, 'contract_verdict',
+			   mock.patch.object(kr.stages, 'contract_verdict',
 					     lambda js: self.verdicts.append(js) or (0, 0, 0)),
-			   mock.patch.object(kr, 'E2E_PY', self.fake_e2e),
-			   mock.patch.object(kr, 'SERIES_CHECKS_PY', self.fake_series)]
+			   mock.patch.object(kr.stages, 'E2E_PY', self.fake_e2e),
+			   mock.patch.object(kr.stages, 'SERIES_CHECKS_PY', self.fake_series)]
 		for p in patches:
 			p.start()
 			self.addCleanup(p.stop)
@@ -1198,7 +1198,7 @@ class TestAllTest(TestCase):
 		self.assertIn('run on the series of patches/ only', self.e.output)
 		self.assertFalse(self.e.wt.exists())
 		wt = Path(str(self.e.wt) + '-series-' +
-			  kr.hashlib.sha1(str(mbox).encode()).hexdigest()[:10])
+			  kr.runner.hashlib.sha1(str(mbox).encode()).hexdigest()[:10])
 		self.assertIn('int noirq_v10_fixed;', (wt / 'drivers/virtio/virtio.c').read_text())
 		self.assertIn(f'--kernel {wt} ', (self.e.tmp / 'kunit.log.e2e').read_text())
 		# bad input is one usage error before any stage
