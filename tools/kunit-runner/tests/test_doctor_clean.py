@@ -63,7 +63,7 @@ class DoctorTest(tk.TestCase):
 		st = os.statvfs(self.e.tmp)
 		tiny = mock.Mock(f_bavail=1 << 10, f_frsize=st.f_frsize)
 		with mock.patch.object(hostenv, 'present', only_present(set(hostenv.TOOL_PACKAGES))), \
-		     mock.patch.object(kr.os, 'statvfs', return_value=tiny):
+		     mock.patch.object(kr.doctor.os, 'statvfs', return_value=tiny):
 			self.assertCode(self.e.main('doctor'), kr.EXIT_ENV)
 		self.assertIn('(too little space)', self.e.output)
 		self.assertIn(f'needs about {kr.DOCTOR_DISK_GB["ci"]} GB', self.e.output)
