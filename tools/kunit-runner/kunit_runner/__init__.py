@@ -40,7 +40,7 @@ from .errors import (EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_ENV, EXIT_SERI
 		     EXIT_INTERRUPTED, EXIT_CODES, INFRA_CODES, RunnerError, disk_error)
 from .proc import PROG, Git, fmt_time, out, run_cmd, say, stream_cmd  # noqa: F401
 from .filesig import file_sig, sha256_bytes, sha256_file, tree_stat_id  # noqa: F401
-from .cache import RUN, TOOL_DIR  # noqa: F401
+from .cache import CLEAN_DIRS, RUN, TOOL_DIR, CacheLayout, cache_root  # noqa: F401
 from .series import (read_series, read_series_input, select_upto, series_input_kind,  # noqa: F401
 		     series_record, tree_has_hook)
 from .apt import KEYRING, apt_source_entries, debian_mirror  # noqa: F401
@@ -60,5 +60,5 @@ from .stages import (BASE_KUNITCONFIG, E2E_ARM64_CYCLES, E2E_CI_CYCLES, E2E_PY, 
 		     harden_applied)
 from .testall import StageRecord, TestAll, cmd_test_all  # noqa: F401
 from .doctor import DOCTOR_DISK_GB, cmd_doctor, kvm_finding  # noqa: F401
-from .clean import CLEAN_DIRS, cmd_clean  # noqa: F401
+from .clean import cmd_clean  # noqa: F401
 from .cli import COMMANDS, build_parser, main  # noqa: F401

@@ -24,6 +24,7 @@ BASE_COMPONENT = 'main'
 BASE_SHA256 = '703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3'
 BASE_TARBALL = './usr/src/linux-source-7.3.tar.xz'
 BASE_TOPDIR = 'linux-source-7.3'
+BASE_DEB = f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
 
 # apt-get messages of an archive that answers but lacks the pinned package
 # version or the suite itself (not a network problem).
@@ -84,14 +85,14 @@ class BaseFetch:
 		return f'{head}:{h.hexdigest()[:16]}'
 
 	def fetch_base(self):
-		base_dir = self.cache / 'base' / BASE_TOPDIR
-		done = self.cache / 'base' / (BASE_TOPDIR + '.complete')
+		base_dir = self.layout.base_tree(BASE_TOPDIR)
+		done = self.layout.base_complete(BASE_TOPDIR)
 		if done.exists() and base_dir.is_dir():
 			return base_dir
 		deb = self.download_deb()
 		self.ensure_tools(('dpkg-deb', 'xz', 'tar'))
 		say(f'unpacking {deb.name} (about 15 s)')
-		tmp = Path(tempfile.mkdtemp(prefix='.unpack-', dir=self.cache / 'base'))
+		tmp = Path(tempfile.mkdtemp(prefix='.unpack-', dir=self.layout.base))
 		try:
 			p1 = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE)
 			r = subprocess.run(['tar', '-x', '-C', str(tmp), BASE_TARBALL], stdin=p1.stdout,
@@ -111,10 +112,10 @@ class BaseFetch:
 		return base_dir
 
 	def download_deb(self):
-		dl = self.cache / 'dl'
+		dl = self.layout.dl
 		dl.mkdir(parents=True, exist_ok=True)
-		(self.cache / 'base').mkdir(parents=True, exist_ok=True)
-		deb = dl / f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
+		self.layout.base.mkdir(parents=True, exist_ok=True)
+		deb = self.layout.deb(BASE_DEB)
 		if deb.exists():
 			if sha256_file(deb) == BASE_SHA256:
 				return deb
@@ -122,7 +123,7 @@ class BaseFetch:
 			deb.unlink()
 		self.ensure_tools(('apt-get',))
 		uri = debian_mirror(self.apt_etc)
-		c = self.cache / 'apt'
+		c = self.layout.apt
 		for d in ('lists/partial', 'cache/archives/partial', 'state'):
 			(c / d).mkdir(parents=True, exist_ok=True)
 		(c / 'sources.list').write_text(

@@ -5,19 +5,13 @@ import os
 import shutil
 from pathlib import Path
 
+from .cache import CLEAN_DIRS, STATE_SUFFIX, CacheLayout
 from .doctor import dir_size, fmt_size
 from .errors import EXIT_CLEAN, EXIT_OK, EXIT_USAGE, RunnerError
 from .lock import FileLock
 from .proc import Git, say
 from .runner import Runner
 from .worktree import collect_placed
-
-# Entries of the cache that the runner and its scripts rebuild: unpacked
-# base and private apt lists, build and output dirs, the work trees (each
-# checked for unexported edits first), split --series input and the
-# scratch worktree of series_checks.py.  dl/ (the base .deb) and the
-# ccache directory go with --all only; anything else is left alone.
-CLEAN_DIRS = ('build', 'out', 'base', 'apt', 'series-input', 'series-checks')
 
 
 def clean_check_work_tree(r, wt):
@@ -27,7 +21,7 @@ def clean_check_work_tree(r, wt):
 	check_interrupted() for one whose prepare did not finish.
 	"""
 	c = Runner(r.args, env=r.env, is_root=r.is_root)
-	c.wt, c.state_path = wt, wt.parent / (wt.name + '.state.json')
+	c.wt, c.state_path = wt, CacheLayout.state_file(wt)
 	c.git = Git(wt, c.env)
 	state = c.load_state()
 	try:
@@ -43,10 +37,10 @@ def clean_targets(r):
 	"""(paths to remove, work trees to check, entries left alone) of the cache."""
 	remove, trees, left = [], [], []
 	for n in CLEAN_DIRS:
-		p = r.cache / n
+		p = r.layout.root / n
 		if p.exists() or p.is_symlink():
 			remove.append(p)
-	work = r.cache / 'work'
+	work = r.layout.work
 	if work.is_dir():
 		for p in sorted(work.iterdir()):
 			if p.is_dir() and not p.is_symlink() and p.name.endswith(('.new', '.old')):
@@ -54,12 +48,12 @@ def clean_targets(r):
 			elif p.is_dir() and not p.is_symlink() and (p / '.git').is_dir():
 				trees.append(p)
 				remove.append(p)
-			elif p.is_file() and p.name.endswith(('.state.json', '.state.tmp')):
+			elif p.is_file() and p.name.endswith((STATE_SUFFIX, '.state.tmp')):
 				remove.append(p)
 			else:
 				left.append(p)
 	if r.args.all:
-		dl = r.cache / 'dl'
+		dl = r.layout.dl
 		if dl.exists():
 			remove.append(dl)
 	return remove, trees, left
@@ -86,7 +80,7 @@ def cmd_clean(args, env=None, is_root=None):
 	if not r.cache.is_dir():
 		say(f'clean: no cache at {r.cache}; nothing to remove')
 		return EXIT_OK
-	with FileLock(r.cache / '.work.lock', 'work tree', args.lock_timeout), \
+	with FileLock(r.layout.work_lock, 'work tree', args.lock_timeout), \
 	     FileLock(r.lock_path, 'build', args.lock_timeout, shared=True):
 		remove, trees, left = clean_targets(r)
 		if trees:

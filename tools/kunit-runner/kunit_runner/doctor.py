@@ -9,7 +9,7 @@ import buildlock
 import hostenv
 
 from .apt import debian_mirror
-from .base import BASE_PACKAGE, BASE_VERSION
+from .base import BASE_DEB, BASE_PACKAGE, BASE_VERSION
 from .errors import EXIT_ENV, EXIT_OK, RunnerError
 from .proc import out, say
 from .runner import Runner
@@ -97,7 +97,7 @@ def doctor_findings(r, tier):
 		res.append((not short, f'disk: {fmt_size(free)} free at {where}; the cache {r.cache} holds '
 			    f'{fmt_size(have)}; a cold {name} needs about {DOCTOR_DISK_GB[tier]} GB in all' +
 			    (' (too little space)' if short else '')))
-	deb = r.cache / 'dl' / f'{BASE_PACKAGE}_{BASE_VERSION}_all.deb'
+	deb = r.layout.deb(BASE_DEB)
 	if r.kernel:
 		res.append((True, f'base: --kernel {r.kernel} (no fetch)'))
 	elif deb.exists():

@@ -219,7 +219,7 @@ class KBuild:
 		For builds that get no ccache hits from the others anyway (gcov,
 		modules); absolute source paths there keep lcov's paths simple.
 		"""
-		return self.cache / 'build' / f'{self.name}-{self.args.arch}-{what}'
+		return self.layout.build_dir(f'{self.name}-{self.args.arch}-{what}')
 
 	def run_modules(self, wt, kc):
 		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""

@@ -12,7 +12,7 @@ import buildlock
 import hostenv
 
 from .base import BaseFetch
-from .cache import TOOL_DIR
+from .cache import TOOL_DIR, CacheLayout, cache_root
 from .coverage import Coverage
 from .errors import EXIT_ENV, RunnerError
 from .export import Export
@@ -37,11 +37,8 @@ class Runner(SeriesInput, BaseFetch, WorkTree, Export, KBuild, Coverage):
 		self.is_root = (os.geteuid() == 0) if is_root is None else is_root
 		self.ci = self.env.get('CI', '').lower() == 'true'
 		self.repo = Path(args.repo or TOOL_DIR.parent.parent).resolve()
-		cache = args.cache or self.env.get('NOIRQ_KUNIT_CACHE')
-		if not cache:
-			xdg = self.env.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-			cache = os.path.join(xdg, 'noirq-kunit')
-		self.cache = Path(cache).resolve()
+		self.cache = Path(cache_root(args.cache, self.env)).resolve()
+		self.layout = CacheLayout(self.cache)
 		kernel = args.kernel or self.env.get('NOIRQ_KUNIT_KERNEL')
 		self.kernel = Path(kernel).resolve() if kernel else None
 		self.lock_path = self.env.get('NOIRQ_KUNIT_LOCK', BUILD_LOCK)
@@ -66,8 +63,8 @@ class Runner(SeriesInput, BaseFetch, WorkTree, Export, KBuild, Coverage):
 			# and going from one prefix to the next rebuilds only what the
 			# patches in between change (unchanged files keep their mtime).
 			name += '-upto'
-		self.wt = self.cache / 'work' / name
-		self.state_path = self.cache / 'work' / (name + '.state.json')
+		self.wt = self.layout.work_tree(name)
+		self.state_path = self.layout.state_file(self.wt)
 		arch = args.arch
 		self.name = name
 		# The build dir is a direct subdirectory of its work tree (hidden:
@@ -78,7 +75,7 @@ class Runner(SeriesInput, BaseFetch, WorkTree, Export, KBuild, Coverage):
 		# series' objects). See buildenv.py.
 		self.build_dir = Path(args.build_dir).resolve() if args.build_dir else \
 			self.wt / f'.build-{arch}'
-		self.out_dir = Path(args.out).resolve() if args.out else self.cache / 'out'
+		self.out_dir = Path(args.out).resolve() if args.out else self.layout.out
 		self.git = Git(self.wt, self.env)
 		self.counts = None
 		# KUnit cases of the last exec as kunit.py's JSON counts them (no

@@ -174,7 +174,7 @@ class SeriesInput:
 		self.hook = ours[-1] if ours else None
 		if self.applied:
 			return []
-		return read_series_input(self.series_path, self.cache / 'series-input')[1]
+		return read_series_input(self.series_path, self.layout.series_input)[1]
 
 	def series_info(self):
 		"""The series tested, for reports."""

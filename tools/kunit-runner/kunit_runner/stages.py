@@ -188,7 +188,7 @@ def script_counts(ta, what, rc, lines):
 
 def stage_e2e(ta):
 	wt = ta.work_tree()
-	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
+	bdir = ta.main.layout.build_dir('e2e-x86_64')
 	cmd = [sys.executable, E2E_PY, '--kernel', wt, '--build-dir', bdir]
 	cmd += ['--soak'] if ta.args.full else [f'--cycles={E2E_CI_CYCLES}']
 	# A real hibernation image, written and restored by a second boot
@@ -208,7 +208,7 @@ def stage_e2e(ta):
 	say(f'e2e.py --arch arm64: {E2E_ARM64_CYCLES} s2idle cycles, the 3 '
 	    'hibernation levels, a hibernation image, both virtio-mmio versions')
 	cmd = [sys.executable, E2E_PY, '--arch', 'arm64', '--kernel', wt, '--build-dir',
-	       ta.main.cache / 'build' / 'e2e-arm64', f'--cycles={E2E_ARM64_CYCLES}',
+	       ta.main.layout.build_dir('e2e-arm64'), f'--cycles={E2E_ARM64_CYCLES}',
 	       '--hib-image', '--compare']
 	if not ta.main.is_root:
 		cmd.append('--no-install')
@@ -224,7 +224,7 @@ def stage_x86_64(ta):
 	boots it once with the tests enabled and has kunit.py parse the log.
 	"""
 	wt = ta.work_tree()
-	bdir = ta.main.cache / 'build' / 'e2e-x86_64'
+	bdir = ta.main.layout.build_dir('e2e-x86_64')
 	odir = ta.main.out_dir / 'x86_64'
 	odir.mkdir(parents=True, exist_ok=True)
 	js, ju = odir / 'results.json', odir / 'results.xml'
@@ -259,7 +259,7 @@ def stage_series_checks(ta):
 	wt = ta.work_tree()
 	# Every prefix compiles drivers/virtio with W=1; the kernel image is
 	# linked at the tip only, which keeps the cold run inside CI's budget.
-	cmd = [sys.executable, SERIES_CHECKS_PY, '--kernel', wt, '--cache', ta.main.cache / 'series-checks',
+	cmd = [sys.executable, SERIES_CHECKS_PY, '--kernel', wt, '--cache', ta.main.layout.series_checks,
 	       '--link', 'tip']
 	if not ta.args.full:
 		cmd += ['--only', 'checkpatch,kernel-doc']

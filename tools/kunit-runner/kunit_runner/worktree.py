@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from .cache import STATE_SUFFIX, CacheLayout
 from .errors import EXIT_DIRTY, EXIT_ENV, EXIT_INTERRUPTED, EXIT_SERIES, RunnerError
 from .filesig import file_sig, sha256_bytes, sha256_file
 from .lock import FileLock
@@ -120,8 +121,8 @@ class WorkTree:
 		Its state file must name @base_id and it must hold the base tag.
 		Returns its path or None.
 		"""
-		for st in sorted(self.wt.parent.glob('*.state.json')):
-			other = st.with_name(st.name[:-len('.state.json')])
+		for st in sorted(self.wt.parent.glob('*' + STATE_SUFFIX)):
+			other = CacheLayout.state_tree(st)
 			if other == self.wt or not (other / '.git').is_dir():
 				continue
 			try:
@@ -354,7 +355,7 @@ class WorkTree:
 			say(f'{self.kernel} has drivers/virtio/tests: running its tests, placing none')
 			repo_placed = {}
 		self.cache.mkdir(parents=True, exist_ok=True)
-		with FileLock(self.cache / '.work.lock', 'work tree', self.args.lock_timeout):
+		with FileLock(self.layout.work_lock, 'work tree', self.args.lock_timeout):
 			return self._prepare_locked(selected, repo_placed)
 
 	def _prepare_locked(self, selected, repo_placed):
