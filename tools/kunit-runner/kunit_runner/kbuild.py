@@ -19,7 +19,7 @@ from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAI
 		     RunnerError)
 from .filesig import sha256_file
 from .lock import FileLock
-from .proc import fmt_time, out, say
+from .proc import fmt_time, out, say, stream_cmd
 from .results import SPLAT_RE, summary_line
 
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
@@ -47,18 +47,10 @@ class KBuild:
 				raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
 		return kcs
 
-	def stream(self, cmd, cwd, log=None):
-		"""Run @cmd, echoing its output (and writing it to @log)."""
-		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=self.env, stdout=subprocess.PIPE,
-				     stderr=subprocess.STDOUT, text=True, errors='backslashreplace')
-		lf = open(log, 'w') if log else None
-		for line in p.stdout:
-			out(line)
-			if lf:
-				lf.write(line)
-		if lf:
-			lf.close()
-		return p.wait()
+	def stream(self, cmd, cwd):
+		"""Run @cmd (kunit.py, or make and depmod of --modules), echoing its
+		output; return its exit code."""
+		return stream_cmd(cmd, env=self.env, cwd=cwd, stdin=None)[0]
 
 	def config_stamp(self, wt, kc):
 		files = self.git('ls-files', '-z', '--cached', '--others', '--exclude-standard', '--',

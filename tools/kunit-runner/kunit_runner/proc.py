@@ -65,10 +65,13 @@ class Git:
 		return self.out('log', '-1', '--format=%s', rev)
 
 
-def stream_cmd(cmd, env=None, cwd=None):
-	"""Run @cmd, echoing its output; return (exit code, output lines)."""
+def stream_cmd(cmd, env=None, cwd=None, stdin=subprocess.DEVNULL):
+	"""Run @cmd, echoing its output; return (exit code, output lines).
+
+	@stdin None leaves the runner's standard input to @cmd.
+	"""
 	try:
-		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+		p = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdin=stdin,
 				     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
 				     errors='backslashreplace')
 	except OSError as e:
