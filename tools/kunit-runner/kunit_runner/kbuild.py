@@ -20,7 +20,7 @@ from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAI
 from .filesig import sha256_file
 from .lock import FileLock
 from .proc import fmt_time, out, say, stream_cmd
-from .results import SPLAT_RE, summary_line
+from .results import SPLAT_RE, misc_counts, splat_lines, summary_line
 
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 
@@ -158,16 +158,15 @@ class KBuild:
 		splats = []
 		if raw.exists():
 			shutil.copyfile(raw, self.out_dir / 'test.log')
-			with open(raw, errors='backslashreplace') as f:
-				splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
+			splats = splat_lines(raw)
 		passed = failed = skipped = 0
 		self.case_counts = None
 		if js.exists():
 			try:
 				misc = json.loads(js.read_text())['misc']
 				passed, skipped = misc['passed'], misc['skipped']
-				failed = misc['failed'] + misc['crashed'] + misc.get('errors', 0)
-				self.case_counts = (passed, failed, skipped)
+				self.case_counts = misc_counts(misc)
+				failed = self.case_counts[1]
 			except (ValueError, KeyError, TypeError):
 				say(f'cannot read {js}')
 				failed = 1

@@ -41,11 +41,29 @@ def parse_summary(lines, rc):
 	return 0, 1, 0
 
 
+def misc_counts(misc):
+	"""(passed, failed, skipped) of the 'misc' record of a kunit.py JSON group:
+	crashed cases and errors count as failed."""
+	return (misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0),
+		misc['skipped'])
+
+
+def read_misc_counts(js):
+	"""misc_counts() of the kunit.py --json file @js; raises OSError,
+	ValueError, KeyError or TypeError when it cannot be read."""
+	return misc_counts(json.loads(Path(js).read_text())['misc'])
+
+
+def splat_lines(path):
+	"""The lines of the log @path in which SPLAT_RE finds a kernel splat."""
+	with open(path, errors='backslashreplace') as f:
+		return [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
+
+
 def kunit_json_counts(js, raw_log=None):
 	"""(passed, failed, skipped) of a kunit.py --json file (+ splat lines of @raw_log)."""
 	try:
-		misc = json.loads(Path(js).read_text())['misc']
-		c = [misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0), misc['skipped']]
+		c = list(read_misc_counts(js))
 	except (OSError, ValueError, KeyError, TypeError):
 		say(f'no readable test results in {js}; counting one failure')
 		return 0, 1, 0
@@ -53,8 +71,7 @@ def kunit_json_counts(js, raw_log=None):
 		say('no test ran; counting one failure')
 		c[1] = 1
 	if raw_log and Path(raw_log).exists():
-		with open(raw_log, errors='backslashreplace') as f:
-			splats = [l.rstrip('\n') for l in f if SPLAT_RE.search(l)]
+		splats = splat_lines(raw_log)
 		for l in splats:
 			say(f'kernel splat: {l.strip()}')
 		c[1] += len(splats)
@@ -64,9 +81,7 @@ def kunit_json_counts(js, raw_log=None):
 def kunit_json_cases(js):
 	"""(passed, failed, skipped) KUnit cases of a kunit.py --json file, or None."""
 	try:
-		misc = json.loads(Path(js).read_text())['misc']
-		return (misc['passed'], misc['failed'] + misc['crashed'] + misc.get('errors', 0),
-			misc['skipped'])
+		return read_misc_counts(js)
 	except (OSError, ValueError, KeyError, TypeError):
 		return None
 
@@ -77,9 +92,7 @@ def kunit_json_suite_counts(js):
 		groups = json.loads(Path(js).read_text()).get('sub_groups', [])
 		res = {}
 		for g in groups:
-			m = g['misc']
-			res[g['name']] = (m['passed'], m['failed'] + m['crashed'] + m.get('errors', 0),
-					  m['skipped'])
+			res[g['name']] = misc_counts(g['misc'])
 		return res
 	except (OSError, ValueError, KeyError, TypeError, AttributeError):
 		return {}
