@@ -47,9 +47,7 @@ import threading
 import time
 from pathlib import Path
 
-import buildlock
-import e2e_timeline
-import hostenv
+from kunit_runner import buildlock, e2e_timeline, hostenv
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -1472,8 +1470,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-	sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-	import buildenv
+	from kunit_runner import buildenv
 	buildenv.use_ccache()
 	try:
 		sys.exit(main())

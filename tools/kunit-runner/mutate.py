@@ -53,9 +53,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import buildenv  # noqa: E402
-import buildlock  # noqa: E402
-import verdict  # noqa: E402
+from kunit_runner import buildenv, buildlock, verdict  # noqa: E402
 # The runner's exit codes, so that each means the same in both tools.
 from kunit_runner import (EXIT_OK, EXIT_USAGE, EXIT_ENV,  # noqa: E402
 			  EXIT_DIRTY, EXIT_INTERRUPTED)

@@ -22,8 +22,7 @@ import sys
 import tempfile
 import time
 
-import buildlock
-import hostenv
+from kunit_runner import buildlock, hostenv
 
 VERSION = '1'
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
@@ -1139,7 +1138,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-	sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-	import buildenv
+	from kunit_runner import buildenv
 	buildenv.use_ccache(ENV)
 	sys.exit(main())

@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+from . import buildenv
 from .cache import CLEAN_DIRS, STATE_SUFFIX, CacheLayout
 from .doctor import dir_size, fmt_size
 from .errors import EXIT_CLEAN, EXIT_OK, EXIT_USAGE, RunnerError
@@ -72,7 +73,6 @@ def remove_path(p):
 
 def cmd_clean(args, env=None, is_root=None):
 	"""Remove what the cache can rebuild; refuse if a work tree has unexported edits."""
-	import buildenv
 	r = Runner(args, env=env, is_root=is_root)
 	if r.repo == r.cache or r.cache in r.repo.parents:
 		raise RunnerError(EXIT_USAGE, f'clean refused: the cache {r.cache} holds the repo {r.repo} '

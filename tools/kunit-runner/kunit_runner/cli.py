@@ -4,12 +4,11 @@
 import argparse
 import sys
 
-from hostenv import BUILD_TOOLS, FETCH_TOOLS
-
 from . import proc
 from .clean import cmd_clean
 from .doctor import cmd_doctor
 from .errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunnerError, disk_error
+from .hostenv import BUILD_TOOLS, FETCH_TOOLS
 from .proc import PROG, say
 from .runner import Runner
 from .selftest import cmd_selftest

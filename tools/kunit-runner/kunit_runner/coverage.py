@@ -6,9 +6,8 @@ import os
 import re
 import shutil
 
-from hostenv import BUILD_TOOLS, FETCH_TOOLS
-
 from .errors import EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, RunnerError
+from .hostenv import BUILD_TOOLS, FETCH_TOOLS
 from .lock import FileLock
 from .proc import out, run_cmd, say
 from .results import summary_line

@@ -5,9 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
-import buildlock
-import hostenv
-
+from . import buildenv, buildlock, hostenv
 from .apt import debian_mirror
 from .base import BASE_DEB, BASE_PACKAGE, BASE_VERSION
 from .errors import EXIT_ENV, EXIT_OK, RunnerError
@@ -69,7 +67,6 @@ def doctor_findings(r, tier):
 	ok is True, False (the tier cannot run: missing environment) or None
 	(a note that does not decide).
 	"""
-	import buildenv
 	path = r.env.get('PATH', os.defpath)
 	name = 'test-all --full' if tier == 'full' else 'test-all (CI tier)'
 	res = []

@@ -13,11 +13,11 @@ import threading
 import time
 from pathlib import Path
 
-from hostenv import BUILD_TOOLS, FETCH_TOOLS
-
+from . import modrun
 from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE,
 		     RunnerError)
 from .filesig import sha256_file
+from .hostenv import BUILD_TOOLS, FETCH_TOOLS
 from .lock import FileLock
 from .proc import fmt_time, out, say, stream_cmd
 from .results import SPLAT_RE, misc_counts, splat_lines, summary_line
@@ -214,7 +214,6 @@ class KBuild:
 
 	def run_modules(self, wt, kc):
 		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""
-		import modrun
 		if self.args.arch != 'um':
 			raise RunnerError(EXIT_USAGE, '--modules runs under UML only (--arch um)')
 		if not self.which('busybox'):

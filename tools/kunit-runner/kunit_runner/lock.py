@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The runner's side of the build lock (buildlock.py, the one implementation)."""
 
-import buildlock
-
+from . import buildlock
 from .errors import EXIT_ENV, RunnerError
 from .proc import say
 

@@ -8,9 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-import buildlock
-import hostenv
-
+from . import buildlock, hostenv
 from .base import BaseFetch
 from .cache import TOOL_DIR, CacheLayout, cache_root
 from .coverage import Coverage

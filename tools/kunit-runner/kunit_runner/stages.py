@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import verdict
 from .cache import RUN, TOOL_DIR
 from .errors import EXIT_ENV, RunnerError
 from .proc import say, stream_cmd
@@ -64,7 +65,6 @@ def contract_verdict(js):
 	"""One check: verdict.py proves every contract item from @js.
 
 	Skipped when no suite of the contract map ran (a --filter, a fake)."""
-	import verdict
 	try:
 		data = json.loads(Path(js).read_text())
 		suites = {g.get('name') for g in data.get('sub_groups', [])}

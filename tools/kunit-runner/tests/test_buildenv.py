@@ -4,7 +4,7 @@ import os
 import unittest
 from unittest import mock
 
-import buildenv
+from kunit_runner import buildenv
 
 
 class UseCcacheTest(unittest.TestCase):

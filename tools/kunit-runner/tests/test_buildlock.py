@@ -11,7 +11,7 @@ from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import buildlock  # noqa: E402
+from kunit_runner import buildlock  # noqa: E402
 import e2e  # noqa: E402
 import series_checks  # noqa: E402
 

@@ -15,7 +15,7 @@ try:
 	from . import test_kunit_runner as tk
 except ImportError:
 	import test_kunit_runner as tk
-import hostenv  # noqa: E402
+from kunit_runner import hostenv  # noqa: E402
 import kunit_runner as kr  # noqa: E402
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import e2e_timeline  # noqa: E402
+from kunit_runner import e2e_timeline  # noqa: E402
 
 S2IDLE = HERE / 'test_data' / 'e2e-s2idle-serial.log'
 HIBIMG = HERE / 'test_data' / 'e2e-hibimg-serial.log'

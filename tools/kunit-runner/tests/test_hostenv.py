@@ -10,7 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import hostenv  # noqa: E402
+from kunit_runner import hostenv  # noqa: E402
 
 REPO = HERE.parent.parent.parent
 

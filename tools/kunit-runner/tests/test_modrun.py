@@ -8,7 +8,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import modrun  # noqa: E402
+from kunit_runner import modrun  # noqa: E402
 
 FULL = """CONFIG_KUNIT=y
 CONFIG_VIRTIO_PM_KUNIT_TEST=y

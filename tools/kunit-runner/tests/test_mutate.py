@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import mutate  # noqa: E402
-import verdict  # noqa: E402
+from kunit_runner import verdict  # noqa: E402
 
 RECORDED = HERE / 'test_data' / 'kunit-all-suites.json'
 

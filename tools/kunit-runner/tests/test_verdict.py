@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import verdict  # noqa: E402
+from kunit_runner import verdict  # noqa: E402
 
 REPO = HERE.parent.parent.parent
 TESTS_DIR = REPO / 'drivers' / 'virtio' / 'tests'
