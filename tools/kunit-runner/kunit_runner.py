@@ -1640,7 +1640,7 @@ class Runner:
 		frag = wt / COVERAGE_FRAGMENT
 		if not frag.is_file():
 			raise RunnerError(EXIT_USAGE, f'{frag}: no such file (a kernel tree without UML coverage?)')
-		kc = kc + [frag]
+		kc = kc + [frag, COVERAGE_EXTRA]
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
 		info_all = self.out_dir / 'coverage-all.info'
@@ -1699,6 +1699,8 @@ class Runner:
 # coverage of the series' new and changed lines
 
 COVERAGE_FRAGMENT = 'tools/testing/kunit/configs/coverage_uml.config'
+# ... and ours on top of it (reduced debug info)
+COVERAGE_EXTRA = Path(__file__).resolve().parent / 'configs' / 'coverage-uml.config'
 # lcov --capture reads the .gcda files below this dir of the build dir only
 # (all three files live there; capturing the whole kernel takes minutes).
 COVERAGE_OBJDIR = 'drivers/virtio'
