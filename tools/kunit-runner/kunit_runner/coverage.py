@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 
+from .cache import TOOL_DIR
 from .errors import EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, RunnerError
 from .hostenv import BUILD_TOOLS, FETCH_TOOLS
 from .lock import FileLock
@@ -13,6 +14,8 @@ from .proc import out, run_cmd, say
 from .results import summary_line
 
 COVERAGE_FRAGMENT = 'tools/testing/kunit/configs/coverage_uml.config'
+# ... and ours on top of it (reduced debug info)
+COVERAGE_EXTRA = TOOL_DIR / 'configs' / 'coverage-uml.config'
 # lcov --capture reads the .gcda files below this dir of the build dir only
 # (all three files live there; capturing the whole kernel takes minutes).
 COVERAGE_OBJDIR = 'drivers/virtio'
@@ -161,7 +164,7 @@ class Coverage:
 		frag = wt / COVERAGE_FRAGMENT
 		if not frag.is_file():
 			raise RunnerError(EXIT_USAGE, f'{frag}: no such file (a kernel tree without UML coverage?)')
-		kc = kc + [frag]
+		kc = kc + [frag, COVERAGE_EXTRA]
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
 		info_all = self.out_dir / 'coverage-all.info'

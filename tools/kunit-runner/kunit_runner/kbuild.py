@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import buildseed
+
 from . import modrun
 from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE,
 		     RunnerError)
@@ -195,14 +197,32 @@ class KBuild:
 		self.ensure_tools(tuple(dict.fromkeys(tools)))
 		kc = self.kunitconfig()
 		wt = self.prepare()
-		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
 		if getattr(self.args, 'modules', False):
+			self.build_dir.mkdir(parents=True, exist_ok=True)
 			return self.run_modules(wt, kc)
 		with FileLock(self.lock_path, 'build', self.args.lock_timeout, shared=True):
+			self.seed_build_dir(wt)
+			self.build_dir.mkdir(parents=True, exist_ok=True)
 			self.config_step(wt, kc)
 			self.build_step(wt, kc)
 			return self.exec_step(wt, kc)
+
+	def seed_build_dir(self, wt):
+		"""A new --upto build dir starts as a copy of the full series' one.
+
+		Only the objects the prefix or the kunitconfig changes are then
+		rebuilt (buildseed.py). Called with the build lock held.
+		"""
+		if self.args.upto is None or self.build_dir.exists() or \
+		   self.build_dir != wt / f'.build-{self.args.arch}':
+			return
+		src = wt.with_name(wt.name[:-len('-upto')])
+		t0 = time.time()
+		n = buildseed.seed(src, src / self.build_dir.name, wt, self.build_dir, env=self.env)
+		if n is not None:
+			say(f'build dir {self.build_dir} seeded from {src / self.build_dir.name} '
+			    f'({n} unchanged files took its mtimes, {fmt_time(time.time() - t0)})')
 
 	def aside_build_dir(self, what):
 		"""CACHE/build/NAME-ARCH-@what: a build dir outside the work tree.

@@ -19,6 +19,7 @@ class UseCcacheTest(unittest.TestCase):
 		self.assertEqual(d, '/home/u/.cache/noirq-kunit-ccache')
 		# base_dir would change __FILE__ in the kernel (buildenv.py).
 		self.assertNotIn('CCACHE_BASEDIR', env)
+		self.assertEqual(env['CCACHE_DEPEND'], '1')
 
 	def test_twice_adds_the_wrappers_once(self):
 		env = self.env()
@@ -28,10 +29,11 @@ class UseCcacheTest(unittest.TestCase):
 		self.assertEqual(env['PATH'].count('/usr/lib/ccache'), 1)
 
 	def test_caller_settings_kept(self):
-		env = self.env(CCACHE_DIR='/x', CCACHE_MAXSIZE='1G')
+		env = self.env(CCACHE_DIR='/x', CCACHE_MAXSIZE='1G', CCACHE_DEPEND='0')
 		with mock.patch('os.path.isfile', return_value=True):
 			self.assertEqual(buildenv.use_ccache(env), '/x')
 		self.assertEqual(env['CCACHE_MAXSIZE'], '1G')
+		self.assertEqual(env['CCACHE_DEPEND'], '0')
 		env = self.env(XDG_CACHE_HOME='/c')
 		with mock.patch('os.path.isfile', return_value=True):
 			self.assertEqual(buildenv.use_ccache(env), '/c/noirq-kunit-ccache')

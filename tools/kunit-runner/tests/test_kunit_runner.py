@@ -1310,7 +1310,9 @@ class CoverageTest(TestCase):
 		self.assertEqual(cfg[0], 'config')
 		self.assertEqual([a for a in cfg if a.startswith('--kunitconfig=')],
 				 [f'--kunitconfig={self.e.repo / ".kunitconfig"}',
-				  f'--kunitconfig={wt / kr.COVERAGE_FRAGMENT}'])
+				  f'--kunitconfig={wt / kr.COVERAGE_FRAGMENT}',
+				  f'--kunitconfig={kr.COVERAGE_EXTRA}'])
+		self.assertIn('CONFIG_DEBUG_INFO_REDUCED=y', kr.COVERAGE_EXTRA.read_text())
 		self.assertIn('CONFIG_GCOV=y', (bdir / '.config').read_text())
 		self.assertIn(f'--base-directory {wt}', (self.e.tmp / 'lcov.log').read_text())
 		write(info, f'SF:{wt}/drivers/virtio/virtio.c\nDA:6,0\nend_of_record\n')
