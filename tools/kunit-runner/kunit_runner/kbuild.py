@@ -13,9 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-import buildseed
-
-from . import modrun
+from . import buildseed, modrun
 from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE,
 		     RunnerError)
 from .filesig import sha256_file

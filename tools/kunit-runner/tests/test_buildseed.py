@@ -7,7 +7,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import buildseed
+from kunit_runner import buildseed
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t', GIT_COMMITTER_NAME='t',
 	   GIT_COMMITTER_EMAIL='t@t', LC_ALL='C')
