@@ -48,6 +48,8 @@ import time
 from pathlib import Path
 
 from kunit_runner import buildlock, e2e_timeline, hostenv
+from kunit_runner.cache import CacheLayout, cache_root
+from kunit_runner.kbuild import kunit_py
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -154,13 +156,6 @@ def say(msg=''):
 
 # ---------------------------------------------------------------- environment
 
-def find_busybox():
-	for p in ('/bin/busybox', '/usr/bin/busybox'):
-		if os.path.isfile(p):
-			return p
-	return shutil.which('busybox')
-
-
 def missing_packages(qemu, arch='x86_64'):
 	miss = []
 	for tool, pkg in (PACKAGES_ARM64 if arch == 'arm64' else PACKAGES).items():
@@ -168,7 +163,7 @@ def missing_packages(qemu, arch='x86_64'):
 			if not shutil.which(qemu):
 				miss.append(pkg)
 		elif tool == 'busybox':
-			if not find_busybox() or not busybox_is_static(find_busybox()):
+			if not hostenv.find_busybox() or not hostenv.is_static(hostenv.find_busybox()):
 				miss.append(pkg)
 		elif not shutil.which(tool):
 			miss.append(pkg)
@@ -176,15 +171,6 @@ def missing_packages(qemu, arch='x86_64'):
 		if not os.path.exists(hdr):
 			miss.append(pkg)
 	return sorted(set(miss))
-
-
-def busybox_is_static(path):
-	"""A static ELF has no PT_INTERP; the initramfs has no libc."""
-	try:
-		with open(path, 'rb') as f:
-			return b'/lib64/ld-linux' not in f.read()
-	except OSError:
-		return False
 
 
 def ensure_env(args):
@@ -310,7 +296,7 @@ def guest_busybox(args, bdir):
 		return bb
 	if deb_arch:
 		return foreign_busybox(deb_arch, bdir / f'busybox-{deb_arch}')
-	return find_busybox()
+	return hostenv.find_busybox()
 
 
 def check_kernel_tree(kdir):
@@ -1068,10 +1054,7 @@ def s2idle_timeline(lines, outdir, ver, chk):
 
 def default_build_dir(arch='x86_64'):
 	"""CACHE/build/e2e-ARCH of the runner's cache (the build dir of test-all)."""
-	cache = os.environ.get('NOIRQ_KUNIT_CACHE') or os.path.join(
-		os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
-		'noirq-kunit')
-	return os.path.join(cache, 'build', f'e2e-{arch}')
+	return str(CacheLayout(cache_root()).build_dir(f'e2e-{arch}'))
 
 
 def poweroff_noirq_note(l1, chk,
@@ -1233,8 +1216,7 @@ def run_kunit(args, kdir, bzimage, bdir):
 	for f in (js, args.kunit_junit):
 		if f and Path(f).exists():
 			Path(f).unlink()
-	parse = [sys.executable, str(kdir / 'tools/testing/kunit/kunit.py'), 'parse',
-		 f'--json={js}']
+	parse = kunit_py(kdir) + ['parse', f'--json={js}']
 	if args.kunit_junit:
 		parse.append(f'--junit={Path(args.kunit_junit).resolve()}')
 	rc = subprocess.run(parse + [str(log_path)], stdin=subprocess.DEVNULL,

@@ -54,6 +54,7 @@ from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from kunit_runner import buildenv, buildlock, verdict  # noqa: E402
+from kunit_runner.kbuild import kunit_py  # noqa: E402
 # The runner's exit codes, so that each means the same in both tools.
 from kunit_runner import (EXIT_OK, EXIT_USAGE, EXIT_ENV,  # noqa: E402
 			  EXIT_DIRTY, EXIT_INTERRUPTED)
@@ -235,9 +236,8 @@ class Restorer:
 def kunit_cmd(tree: Path, build_dir: Path, kunitconfigs: Sequence[Path],
 	      json_path: Path, timeout: int,
 	      make_options: Sequence[str] = ()) -> List[str]:
-	cmd = [sys.executable, str(tree / 'tools' / 'testing' / 'kunit' / 'kunit.py'),
-	       'run', f'--build_dir={build_dir}', '--arch=um',
-	       f'--timeout={timeout}', f'--json={json_path}']
+	cmd = kunit_py(tree) + ['run', f'--build_dir={build_dir}', '--arch=um',
+				f'--timeout={timeout}', f'--json={json_path}']
 	cmd += [f'--kunitconfig={k}' for k in kunitconfigs]
 	cmd += [f'--make_options={o}' for o in make_options]
 	return cmd

@@ -23,13 +23,16 @@ import tempfile
 import time
 
 from kunit_runner import buildlock, hostenv
+from kunit_runner.cache import CacheLayout, cache_root
+from kunit_runner.kbuild import kunit_py
+from kunit_runner.results import SPLAT_RE
+from kunit_runner.worktree import PLACED_SUBJECT
 
 VERSION = '1'
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 LOCK = buildlock.build_lock_path()
-PLACED_SUBJECT = 'kunit-runner: place new files'
 TESTS_DIR = 'drivers/virtio/tests'
 # Left out of the posting: the UML gcov helper (a workaround for this
 # project's coverage runs), the QEMU end-to-end driver (this repo's tool)
@@ -50,8 +53,6 @@ SHARED_TEST_FILES = ('Kconfig', 'Makefile', '.kunitconfig')
 NEUTRAL_IDENT = 'Dev <dev@example.org>'
 PLACEHOLDER_RE = re.compile(r'@(\S+\.)?(example(\.(org|com|net))?|invalid|localhost|test)>?$|'
 			    r'\.example>?$', re.I)
-SPLATS = ('WARNING:', 'BUG:', 'Invalid wait context', 'KASAN', 'UBSAN',
-	  'Oops', 'Kernel panic')
 ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', LC_ALL='C')
 for _v in ('ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O', 'W', 'C'):
 	ENV.pop(_v, None)
@@ -534,7 +535,7 @@ def kunit_run(res, name, scratch, build_dir, extra, timeout, logname=None):
 	"""kunit.py run in the scratch tree, /dev/kvm hidden (it hangs here);
 	its output goes to kunit-@logname.log (default: @name)."""
 	os.makedirs(build_dir, exist_ok=True)
-	cmd = ['python3', 'tools/testing/kunit/kunit.py', 'run',
+	cmd = kunit_py(scratch) + ['run',
 	       '--build_dir=' + build_dir, '--timeout=%d' % timeout,
 	       '--jobs=%d' % os.cpu_count()] + extra
 	if os.path.exists('/dev/kvm') and os.geteuid() == 0 and \
@@ -555,7 +556,7 @@ def kunit_run(res, name, scratch, build_dir, extra, timeout, logname=None):
 		with open(os.path.join(build_dir, 'test.log'),
 			  errors='replace') as f:
 			splats = [l.rstrip() for l in f
-				  if any(s in l for s in SPLATS)]
+				  if SPLAT_RE.search(l)]
 	except OSError:
 		pass
 	say('%s: kunit.py exited %d after %ds; %s' %
@@ -967,7 +968,7 @@ def check_posting(res, scratch, cachedir, mbox_tree):
 				scratch, 'show', '%s:%s' % (mbox_tree['commit'], kc)
 			).splitlines(True) if not re.match(
 				r'CONFIG_\w*KUNIT_TEST=', l)))
-		cmd = ['python3', 'tools/testing/kunit/kunit.py', 'build',
+		cmd = kunit_py(scratch) + ['build',
 		       '--build_dir=' + build_dir, '--jobs=%d' % os.cpu_count(),
 		       '--kunitconfig=' + conf]
 		with Lock():
@@ -1001,10 +1002,7 @@ def need_tools(full):
 
 
 def default_cache():
-	base = os.environ.get('NOIRQ_KUNIT_CACHE') or os.path.join(
-		os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
-		'noirq-kunit')
-	return os.path.join(base, 'series-checks')
+	return str(CacheLayout(cache_root()).series_checks)
 
 
 GROUPS = ['checkpatch', 'kernel-doc', 'build', 'debug', 'arm64', 'mbox',

@@ -25,11 +25,17 @@ from .results import SPLAT_RE, misc_counts, splat_lines, summary_line
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
 
 
+def kunit_py(tree):
+	"""The command of the kunit.py of the kernel tree @tree: the one way the
+	runner, modrun.py, e2e.py, series_checks.py and mutate.py call kunit.py."""
+	return [sys.executable, str(Path(tree) / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
+
+
 class KBuild:
 	"""kunit.py config, the kernel build and kunit.py exec of a Runner."""
 
 	def kunit_py(self, wt):
-		return [sys.executable, str(wt / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
+		return kunit_py(wt)
 
 	def common_args(self, kunitconfig):
 		"""kunit.py options; @kunitconfig is a list of fragments (merged by kunit.py)."""
