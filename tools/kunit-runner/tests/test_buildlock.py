@@ -12,8 +12,8 @@ from unittest import mock
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from kunit_runner import buildlock  # noqa: E402
-import e2e  # noqa: E402
-import series_checks  # noqa: E402
+from kunit_runner import e2e  # noqa: E402
+from kunit_runner import series_checks  # noqa: E402
 
 
 def runner_sources():

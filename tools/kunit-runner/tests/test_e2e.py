@@ -27,7 +27,7 @@ from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import e2e  # noqa: E402
+from kunit_runner import e2e  # noqa: E402
 
 DATA = HERE / 'test_data'
 

@@ -1664,7 +1664,7 @@ class E2EDefaultsTest(TestCase):
 	"""e2e.py builds under the runner's cache, not in a fixed home."""
 
 	def test_e2e_build_dir_defaults_under_the_cache(self):
-		import e2e
+		from kunit_runner import e2e
 		env = {'NOIRQ_KUNIT_CACHE': str(self.e.cache), 'HOME': str(self.e.tmp / 'home')}
 		with mock.patch.dict(os.environ, env):
 			self.assertEqual(Path(e2e.parse_args([]).build_dir), self.e.cache / 'build' / 'e2e-x86_64')

@@ -13,7 +13,7 @@ from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import series_checks as sc  # noqa: E402
+from kunit_runner import series_checks as sc  # noqa: E402
 
 REPO = HERE.parent.parent.parent
 
@@ -129,7 +129,7 @@ class ConfigFragmentsTest(unittest.TestCase):
 		return set(sc.CONFIGS[name]['frag'].splitlines())
 
 	def test_no_fragment_inline(self):
-		src = (HERE.parent / 'series_checks.py').read_text()
+		src = (HERE.parent / 'kunit_runner' / 'series_checks.py').read_text()
 		self.assertNotRegex(src, r'(?m)^(# )?CONFIG_\w+(=| is not set)')
 
 	def test_fragments_set_what_each_configuration_must_have(self):
