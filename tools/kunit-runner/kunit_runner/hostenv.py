@@ -2,7 +2,7 @@
 """hostenv: the one tool -> Debian package table of the runner.
 
 Every entry point asks this table which package provides a tool it
-lacks: run (kunit_runner.py), e2e.py, series_checks.py, `run doctor`,
+lacks: run (the kunit_runner package), e2e.py, series_checks.py, `run doctor`,
 and .ci/run (through `run doctor --missing-packages`).  A tool is a
 command looked up on PATH, or an absolute path of a file (a header, a
 keyring).  The tool lists below say what each job needs; a tier (the CI
@@ -13,7 +13,7 @@ import os
 import shutil
 
 TOOL_PACKAGES = {
-	# build and base fetch (kunit_runner.py)
+	# build and base fetch (kunit_runner/kbuild.py, base.py)
 	'git': 'git', 'make': 'make', 'gcc': 'gcc', 'flex': 'flex',
 	'bison': 'bison', 'bc': 'bc', 'perl': 'perl', 'tar': 'tar',
 	'xz': 'xz-utils', 'dpkg-deb': 'dpkg', 'apt-get': 'apt',

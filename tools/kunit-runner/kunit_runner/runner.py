@@ -28,6 +28,10 @@ FETCH_TOOLS = hostenv.FETCH_TOOLS
 
 
 class Runner(SeriesInput, BaseFetch, WorkTree, Export, KBuild, Coverage):
+	"""One command's options and paths; each mixin adds the methods of one job:
+	series.SeriesInput, base.BaseFetch, worktree.WorkTree, export.Export,
+	kbuild.KBuild and coverage.Coverage."""
+
 	def __init__(self, args, env=None, is_root=None):
 		self.args = args
 		self.env = dict(os.environ if env is None else env)
