@@ -4,6 +4,7 @@
 import hashlib
 import os
 
+
 def sha256_bytes(data):
 	return hashlib.sha256(data).hexdigest()
 

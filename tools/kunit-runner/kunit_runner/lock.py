@@ -5,6 +5,7 @@ from . import buildlock
 from .errors import EXIT_ENV, RunnerError
 from .proc import say
 
+
 class FileLock(buildlock.FileLock):
 	"""buildlock.FileLock (the lock of e2e.py and series_checks.py too),
 	saying through say() and failing with a RunnerError (EXIT_ENV)."""

@@ -10,6 +10,7 @@ from .errors import EXIT_OK, EXIT_TESTS_FAILED
 from .proc import out
 from .results import summary_line
 
+
 def run_selftests(verbosity=1):
 	"""Run the unittest self-tests; return (passed, failed, skipped)."""
 	import unittest

@@ -12,6 +12,7 @@ from .errors import EXIT_USAGE, RunnerError
 from .filesig import sha256_file
 from .proc import run_cmd, say
 
+
 def read_series(patches_dir):
 	"""Parse a quilt series file.
 

@@ -17,6 +17,7 @@ from .results import add_counts, counts_dict, junit_report, summary_line, write_
 from .runner import Runner
 from .series import series_input_kind
 
+
 class StageRecord:
 	"""What test-all reports of one stage (test-all.json, test-all.xml)."""
 
