@@ -64,7 +64,9 @@ class BaseFetch:
 			if (self.kernel / '.git').exists():
 				return self.kernel, f'kernel:{self.kernel}:{self.git_tree_id(self.kernel)}'
 			return self.kernel, f'kernel:{self.kernel}:stat:{tree_stat_id(self.kernel)}'
-		return self.fetch_base(), f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
+		# None: the pinned .deb, unpacked by create_base() when a work
+		# tree needs it (not on every run)
+		return None, f'debian:{BASE_PACKAGE}={BASE_VERSION}:{BASE_SHA256}'
 
 	def base_info(self):
 		"""The base tested, for reports."""
@@ -84,37 +86,32 @@ class BaseFetch:
 			h.update(f'{path}\0{file_sig(Path(tree) / path)}\0'.encode())
 		return f'{head}:{h.hexdigest()[:16]}'
 
-	def fetch_base(self):
-		base_dir = self.layout.base_tree(BASE_TOPDIR)
-		done = self.layout.base_complete(BASE_TOPDIR)
-		if done.exists() and base_dir.is_dir():
-			return base_dir
+	def unpack_base(self, dst):
+		"""Unpack the kernel tree of the pinned .deb into @dst.
+
+		Straight from the .deb, without its top directory: no tarball
+		and no second tree on disk, and the files get fresh mtimes
+		(objects of an older build dir must not look newer than them).
+		"""
 		deb = self.download_deb()
 		self.ensure_tools(('dpkg-deb', 'xz', 'tar'))
 		say(f'unpacking {deb.name} (about 15 s)')
-		tmp = Path(tempfile.mkdtemp(prefix='.unpack-', dir=self.layout.base))
-		try:
-			p1 = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE)
-			r = subprocess.run(['tar', '-x', '-C', str(tmp), BASE_TARBALL], stdin=p1.stdout,
-					   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-			p1.stdout.close()
-			if p1.wait() != 0 or r.returncode != 0:
-				raise RunnerError(EXIT_ENV, f'cannot unpack {deb}: {r.stdout.strip()}')
-			run_cmd(['tar', '-xJf', tmp / BASE_TARBALL, '-C', tmp])
-			if not (tmp / BASE_TOPDIR).is_dir():
-				raise RunnerError(EXIT_ENV, f'{deb} does not contain {BASE_TOPDIR}/')
-			if base_dir.exists():
-				shutil.rmtree(base_dir)
-			os.rename(tmp / BASE_TOPDIR, base_dir)
-			done.write_text(f'{BASE_PACKAGE}={BASE_VERSION} {BASE_SHA256}\n')
-		finally:
-			shutil.rmtree(tmp, ignore_errors=True)
-		return base_dir
+		p1 = subprocess.Popen(['dpkg-deb', '--fsys-tarfile', str(deb)], stdout=subprocess.PIPE,
+				      stderr=subprocess.DEVNULL)
+		p2 = subprocess.Popen(['tar', '-xO', BASE_TARBALL], stdin=p1.stdout, stdout=subprocess.PIPE,
+				      stderr=subprocess.DEVNULL)
+		p1.stdout.close()
+		r = subprocess.run(['tar', '-xJm', '-C', str(dst), '--strip-components=1', f'{BASE_TOPDIR}/'],
+				   stdin=p2.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+		p2.stdout.close()
+		if p1.wait() != 0 or p2.wait() != 0 or r.returncode != 0:
+			raise RunnerError(EXIT_ENV, f'cannot unpack {deb}: {r.stdout.strip() or "dpkg-deb or tar failed"}')
+		if not (dst / 'Makefile').is_file():
+			raise RunnerError(EXIT_ENV, f'{deb} does not contain {BASE_TOPDIR}/')
 
 	def download_deb(self):
 		dl = self.layout.dl
 		dl.mkdir(parents=True, exist_ok=True)
-		self.layout.base.mkdir(parents=True, exist_ok=True)
 		deb = self.layout.deb(BASE_DEB)
 		if deb.exists():
 			if sha256_file(deb) == BASE_SHA256:

@@ -9,8 +9,9 @@ from pathlib import Path
 TOOL_DIR = Path(__file__).resolve().parent.parent
 RUN = TOOL_DIR / 'run'
 
-# Entries of the cache that the runner and its scripts rebuild: unpacked
-# base and private apt lists, build and output dirs, the work trees (each
+# Entries of the cache that the runner and its scripts rebuild: the
+# unpacked base of earlier runner versions (base/; the base is now
+# unpacked straight into a new work tree) and private apt lists, build and output dirs, the work trees (each
 # checked for unexported edits first), split --series input and the
 # scratch worktree of series_checks.py.  dl/ (the base .deb) and the
 # ccache directory go with --all only; anything else is left alone.
@@ -37,7 +38,7 @@ class CacheLayout:
 		self.root = Path(root)
 		self.work = self.root / 'work'			# work trees and their state files
 		self.work_lock = self.root / '.work.lock'	# taken while a work tree changes
-		self.base = self.root / 'base'			# the unpacked base tree
+		self.base = self.root / 'base'			# the unpacked base of earlier versions
 		self.dl = self.root / 'dl'			# the downloaded base .deb
 		self.apt = self.root / 'apt'			# the private apt setup
 		self.build = self.root / 'build'		# build dirs outside a work tree
@@ -61,13 +62,6 @@ class CacheLayout:
 	def build_dir(self, name):
 		"""CACHE/build/@name: a build dir outside every work tree."""
 		return self.build / name
-
-	def base_tree(self, topdir):
-		return self.base / topdir
-
-	def base_complete(self, topdir):
-		"""The stamp of a complete unpack of @topdir."""
-		return self.base / (topdir + '.complete')
 
 	def deb(self, filename):
 		return self.dl / filename

@@ -166,9 +166,14 @@ class WorkTree:
 				return
 			say(f'cannot clone {donor}; importing the base instead')
 			shutil.rmtree(tmp, ignore_errors=True)
-		say(f'creating work tree {self.wt} from {src} (copy + base commit, about a minute)')
 		tmp.mkdir()
-		self.copy_tree(src, tmp)
+		if src is None:
+			say(f'creating work tree {self.wt} from the pinned .deb (unpack + base commit, '
+			    'about a minute)')
+			self.unpack_base(tmp)
+		else:
+			say(f'creating work tree {self.wt} from {src} (copy + base commit, about a minute)')
+			self.copy_tree(src, tmp)
 		stripped = self.strip_debian_gitignore(tmp)
 		g = Git(tmp, self.env)
 		g('init', '-q')

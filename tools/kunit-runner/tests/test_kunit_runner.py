@@ -866,8 +866,10 @@ class FetchTest(TestCase):
 			 f'{kr.BASE_PACKAGE}_{kr.BASE_VERSION}_all.deb; done; exit 0\n')
 		with mock.patch.object(kr.base, 'BASE_SHA256', kr.sha256_file(deb)):
 			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
-			self.assertTrue((self.e.cache / 'base' / kr.BASE_TOPDIR / 'Makefile').is_file())
 			wt = self.e.cache / 'work' / 'linux'
+			# unpacked straight into the work tree: no second copy
+			self.assertTrue((wt / 'Makefile').is_file())
+			self.assertFalse((self.e.cache / 'base').exists())
 			self.assertIn('int noirq;', (wt / 'drivers/virtio/virtio.c').read_text())
 			# cached: no second download even with a broken apt-get
 			fake_bin(self.bin, 'apt-get', 'exit 100\n')
