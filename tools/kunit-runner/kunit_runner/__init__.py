@@ -27,10 +27,9 @@ Exit codes (also in README.md):
      cannot be told from them); nothing was deleted
 130  interrupted (Ctrl-C)
 
-Modules of this package, one per job (README.md, "What it needs", has the
-map): errors, proc, filesig, cache, series, apt, base, worktree, export,
-lock, results, kbuild, coverage, runner, selftest, stages, testall,
-doctor, clean, cli.
+This package has one module per job; README.md ("What it needs") has the
+module map.  Entry points: run (and python3 -m kunit_runner), e2e.py,
+series_checks.py and verdict.py beside this package.
 """
 
 # What callers use (run, mutate.py, e2e.py, the self-tests), from the
