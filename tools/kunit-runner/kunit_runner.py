@@ -1447,7 +1447,7 @@ class Runner:
 
 	def build_cmd(self, wt, kc):
 		jobs = self.args.jobs or len(os.sched_getaffinity(0))
-		mo = list(self.args.make_option or [])
+		mo = merge_kcflags(self.args.make_option or [], getattr(self, 'extra_kcflags', ()))
 		if self.args.arch == 'um' and not self.args.kunit_build:
 			targets = ['linux'] + (['modules'] if getattr(self.args, 'modules', False) else [])
 			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + targets
@@ -1643,6 +1643,7 @@ class Runner:
 		if not frag.is_file():
 			raise RunnerError(EXIT_USAGE, f'{frag}: no such file (a kernel tree without UML coverage?)')
 		kc = kc + [frag, COVERAGE_EXTRA]
+		self.extra_kcflags = (COVERAGE_KCFLAGS,)
 		self.build_dir.mkdir(parents=True, exist_ok=True)
 		self.out_dir.mkdir(parents=True, exist_ok=True)
 		info_all = self.out_dir / 'coverage-all.info'
@@ -1703,6 +1704,10 @@ class Runner:
 COVERAGE_FRAGMENT = 'tools/testing/kunit/configs/coverage_uml.config'
 # ... and ours on top of it (reduced debug info)
 COVERAGE_EXTRA = Path(__file__).resolve().parent / 'configs' / 'coverage-uml.config'
+# gcc instruments only the functions of these sources (a regex): UML's
+# GCOV option puts the gcov flags on every compile, and instrumenting the
+# whole kernel made the build half as long again as a plain one.
+COVERAGE_KCFLAGS = '-fprofile-filter-files=drivers/virtio/'
 # lcov --capture reads the .gcda files below this dir of the build dir only
 # (all three files live there; capturing the whole kernel takes minutes).
 COVERAGE_OBJDIR = 'drivers/virtio'
@@ -1711,6 +1716,32 @@ COVERAGE_FILES = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c',
 # Files whose new and changed lines must all be covered; the others are
 # only reported.
 COVERAGE_ENFORCED = ('drivers/virtio/virtio.c', 'drivers/virtio/virtio_ring.c')
+
+
+def merge_kcflags(make_options, extra=()):
+	"""@make_options with every KCFLAGS= (and @extra) in one KCFLAGS=.
+
+	On make's command line the last KCFLAGS= wins; the runner's own
+	flags (hardening, coverage) must not drop the caller's.
+	"""
+	out, flags, at = [], [], None
+	for m in make_options:
+		if m.startswith('KCFLAGS='):
+			flags.append(m[len('KCFLAGS='):])
+			if at is None:
+				at = len(out)
+				out.append(None)
+		else:
+			out.append(m)
+	flags += list(extra)
+	flags = [f for f in flags if f]
+	if not flags:
+		return [m for m in out if m is not None]
+	kc = 'KCFLAGS=' + ' '.join(flags)
+	if at is None:
+		return out + [kc]
+	out[at] = kc
+	return out
 
 
 def remove_gcda(build_dir):

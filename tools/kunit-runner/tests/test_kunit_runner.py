@@ -876,6 +876,16 @@ class FetchTest(TestCase):
 			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
 
 
+class MergeKcflagsTest(unittest.TestCase):
+	def test_one_kcflags_keeps_every_flag_in_order(self):
+		self.assertEqual(kr.merge_kcflags(['W=1', 'KCFLAGS=-DA', 'V=1', 'KCFLAGS=-DB'], ('-fx',)),
+				 ['W=1', 'KCFLAGS=-DA -DB -fx', 'V=1'])
+		self.assertEqual(kr.merge_kcflags(['W=1'], ('-fx',)), ['W=1', 'KCFLAGS=-fx'])
+		self.assertEqual(kr.merge_kcflags(['W=1', 'KCFLAGS=-DA']), ['W=1', 'KCFLAGS=-DA'])
+		self.assertEqual(kr.merge_kcflags(['KCFLAGS=']), [])
+		self.assertEqual(kr.merge_kcflags([]), [])
+
+
 class ToolsTest(TestCase):
 	def test_missing_tool_names_the_apt_get_command(self):
 		bin_ = self.e.tmp / 'bin'
@@ -1010,7 +1020,8 @@ class TestAllTest(TestCase):
 				    for a in execs[1]))
 		self.assertFalse(any(a.startswith('virtio_') for a in execs[1]), execs[1])
 		self.assertIn(f'--kunitconfig={self.e.wt / kr.COVERAGE_FRAGMENT}', execs[1])
-		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} linux', self.e.output)
+		# one KCFLAGS=: the hardening define and gcov's filter
+		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} {kr.COVERAGE_KCFLAGS} linux', self.e.output)
 		self.assertIn(f'hardening self-check: {kr.HARDEN_DEFINE} is in', self.e.output)
 		# base proof and bisect: --upto 0 and 1 (every prefix of the fake
 		# two-patch series) in one shared work tree with base.kunitconfig
