@@ -161,13 +161,24 @@ class RunnerError(Exception):
 
 # Status lines go to stdout, except for `tree`, whose stdout is the path only.
 _say_stream = None
+# A thread with a list in _held.lines keeps its say() and out() lines there
+# (test-all's work tree prepare beside the self-tests).
+_held = threading.local()
 
 
 def say(msg=''):
+	held = getattr(_held, 'lines', None)
+	if held is not None:
+		held.append(f'kunit-runner: {msg}')
+		return
 	print(f'kunit-runner: {msg}', file=_say_stream or sys.stdout, flush=True)
 
 
 def out(line=''):
+	held = getattr(_held, 'lines', None)
+	if held is not None:
+		held.append(line.rstrip('\n'))
+		return
 	sys.stdout.write(line if line.endswith('\n') else line + '\n')
 	sys.stdout.flush()
 
@@ -2107,6 +2118,40 @@ class TestAll:
 	def work_tree(self):
 		return self.main.prepare()
 
+	def start_prepare(self):
+		"""Prepare the work tree in a thread while the self-tests run.
+
+		Both keep about one core busy (a cold prepare unpacks and commits
+		the base: about a minute), so side by side they take the time of
+		the longer one. Stage 2 waits for it (join_prepare()). Not started
+		when a tool is missing: stage 2 then installs or reports it.
+		"""
+		self.bg, self.bg_lines, self.bg_error = None, [], None
+		r = Runner(self.args, env=self.env, is_root=self.is_root)
+		tools = BUILD_TOOLS if r.kernel else BUILD_TOOLS + FETCH_TOOLS
+		if any(not r.which(t) for t in tools):
+			return
+		self.bg = threading.Thread(target=self._prepare, args=(r,), name='prepare', daemon=True)
+		self.bg.start()
+
+	def _prepare(self, r):
+		_held.lines = self.bg_lines
+		try:
+			r.prepare()
+		except BaseException as e:  # raised again by join_prepare()
+			self.bg_error = e
+
+	def join_prepare(self):
+		"""Wait for start_prepare()'s thread, print its lines, raise its error."""
+		bg, self.bg = getattr(self, 'bg', None), None
+		if bg is None:
+			return
+		bg.join()
+		for line in self.bg_lines:
+			out(line)
+		if self.bg_error is not None:
+			raise self.bg_error
+
 	def stages(self):
 		st = [('runner self-tests', stage_selftests),
 		      ('KUnit suite (UML, .kunitconfig)', stage_kunit)]
@@ -2164,6 +2209,7 @@ def contract_verdict(js):
 
 
 def stage_kunit(ta):
+	ta.join_prepare()
 	r = Runner(ta.args, env=ta.env, is_root=ta.is_root)
 	try:
 		r.run()
@@ -2516,6 +2562,7 @@ def cmd_test_all(args, env=None, is_root=None):
 		logs.mkdir(parents=True, exist_ok=True)
 	except OSError as e:
 		raise disk_error(e) or RunnerError(EXIT_ENV, f'cannot create {logs}: {e.strerror}')
+	ta.start_prepare()
 	for i, (title, fn) in enumerate(stages, 1):
 		out(f'==== test-all [{i}/{len(stages)}] {title} ====')
 		ta.rec = rec = StageRecord(i, title)

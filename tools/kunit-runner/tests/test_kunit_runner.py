@@ -1095,6 +1095,38 @@ class TestAllTest(TestCase):
 		self.assertIn('[3/7] KUnit suite, notification hardening, coverage', fails[0])
 		self.assertIn(': 6 passed, 1 failed', fails[0])
 
+	def test_work_tree_is_prepared_while_the_self_tests_run(self):
+		def selftests(ta):
+			# passes only if the work tree gets ready while stage 1 runs
+			deadline = time.time() + 60
+			while time.time() < deadline:
+				st = ta.main.load_state()
+				if st and st.get('fingerprint'):
+					return (1, 0, 0)
+				time.sleep(0.02)
+			return (0, 1, 0)
+		with mock.patch.object(kr, 'stage_selftests', selftests):
+			self.assertCode(self.e.main('test-all', '--quick'), 0)
+		stage1, stage2 = self.e.output.split('==== test-all [2/2]', 1)
+		# its lines are held back and printed by stage 2, which needs the tree
+		self.assertNotIn('creating work tree', stage1)
+		self.assertIn('creating work tree', stage2)
+		self.assertIn('work tree', stage2.split('kunit.py config')[0])
+		log2 = (self.e.out / 'test-all-logs').glob('2-*.log')
+		self.assertIn('creating work tree', next(log2).read_text())
+
+	def test_a_prepare_error_beside_the_self_tests_is_stage_2s(self):
+		bad = make_patch(self.e.kernel, self.e.tmp / 'pbad', {'drivers/virtio/virtio_mmio.c': 'other\n'}, 'bad')
+		write(bad, bad.read_text().replace('-int mmio;', '-int nomatch;'))
+		shutil.copy(bad, self.e.repo / 'patches' / '0003-bad.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0003-bad.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+		self.assertCode(self.e.main('test-all', '--quick'), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.e.output.count('0003-bad.patch does not apply'), 1, self.e.output)
+		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
+		self.assertEqual(len(fails), 1, self.e.output)
+		self.assertIn('[2/2] KUnit suite', fails[0])
+
 	def test_quick(self):
 		self.assertCode(self.e.main('test-all', '--quick'), 0)
 		self.assertEqual(len(self.stage_lines()), 2, self.e.output)
