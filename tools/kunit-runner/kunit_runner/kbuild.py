@@ -31,6 +31,32 @@ def kunit_py(tree):
 	return [sys.executable, str(Path(tree) / 'tools' / 'testing' / 'kunit' / 'kunit.py')]
 
 
+def merge_kcflags(make_options, extra=()):
+	"""@make_options with every KCFLAGS= (and @extra) in one KCFLAGS=.
+
+	On make's command line the last KCFLAGS= wins; the runner's own
+	flags (hardening, coverage) must not drop the caller's.
+	"""
+	out, flags, at = [], [], None
+	for m in make_options:
+		if m.startswith('KCFLAGS='):
+			flags.append(m[len('KCFLAGS='):])
+			if at is None:
+				at = len(out)
+				out.append(None)
+		else:
+			out.append(m)
+	flags += list(extra)
+	flags = [f for f in flags if f]
+	if not flags:
+		return [m for m in out if m is not None]
+	kc = 'KCFLAGS=' + ' '.join(flags)
+	if at is None:
+		return out + [kc]
+	out[at] = kc
+	return out
+
+
 class KBuild:
 	"""kunit.py config, the kernel build and kunit.py exec of a Runner."""
 
@@ -93,7 +119,7 @@ class KBuild:
 
 	def build_cmd(self, wt, kc):
 		jobs = self.args.jobs or len(os.sched_getaffinity(0))
-		mo = list(self.args.make_option or [])
+		mo = merge_kcflags(self.args.make_option or [], getattr(self, 'extra_kcflags', ()))
 		if self.args.arch == 'um' and not self.args.kunit_build:
 			targets = ['linux'] + (['modules'] if getattr(self.args, 'modules', False) else [])
 			return ['make', 'ARCH=um', f'O={self.build_dir}', f'-j{jobs}'] + mo + targets

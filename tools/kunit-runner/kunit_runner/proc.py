@@ -4,6 +4,7 @@
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from .errors import EXIT_ENV, EXIT_INTERNAL, RunnerError
@@ -13,13 +14,24 @@ PROG = 'tools/kunit-runner/run'
 
 # Status lines go to stdout, except for `tree`, whose stdout is the path only.
 _say_stream = None
+# A thread with a list in _held.lines keeps its say() and out() lines there
+# (test-all's work tree prepare beside the self-tests).
+_held = threading.local()
 
 
 def say(msg=''):
+	held = getattr(_held, 'lines', None)
+	if held is not None:
+		held.append(f'kunit-runner: {msg}')
+		return
 	print(f'kunit-runner: {msg}', file=_say_stream or sys.stdout, flush=True)
 
 
 def out(line=''):
+	held = getattr(_held, 'lines', None)
+	if held is not None:
+		held.append(line.rstrip('\n'))
+		return
 	sys.stdout.write(line if line.endswith('\n') else line + '\n')
 	sys.stdout.flush()
 

@@ -84,6 +84,7 @@ def contract_verdict(js):
 
 
 def stage_kunit(ta):
+	ta.join_prepare()
 	r = Runner(ta.args, env=ta.env, is_root=ta.is_root)
 	try:
 		r.run()

@@ -6,12 +6,15 @@ import datetime
 import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
+from . import proc
 from . import stages as stagefns
 from .errors import EXIT_ENV, EXIT_INTERNAL, EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE, INFRA_CODES, \
 	RunnerError, disk_error
+from .hostenv import BUILD_TOOLS, FETCH_TOOLS
 from .proc import Git, fmt_time, out, say
 from .results import add_counts, counts_dict, junit_report, summary_line, write_json_report
 from .runner import Runner
@@ -104,6 +107,40 @@ class TestAll:
 
 	def work_tree(self):
 		return self.main.prepare()
+
+	def start_prepare(self):
+		"""Prepare the work tree in a thread while the self-tests run.
+
+		Both keep about one core busy (a cold prepare unpacks and commits
+		the base: about a minute), so side by side they take the time of
+		the longer one. Stage 2 waits for it (join_prepare()). Not started
+		when a tool is missing: stage 2 then installs or reports it.
+		"""
+		self.bg, self.bg_lines, self.bg_error = None, [], None
+		r = Runner(self.args, env=self.env, is_root=self.is_root)
+		tools = BUILD_TOOLS if r.kernel else BUILD_TOOLS + FETCH_TOOLS
+		if any(not r.which(t) for t in tools):
+			return
+		self.bg = threading.Thread(target=self._prepare, args=(r,), name='prepare', daemon=True)
+		self.bg.start()
+
+	def _prepare(self, r):
+		proc._held.lines = self.bg_lines
+		try:
+			r.prepare()
+		except BaseException as e:  # raised again by join_prepare()
+			self.bg_error = e
+
+	def join_prepare(self):
+		"""Wait for start_prepare()'s thread, print its lines, raise its error."""
+		bg, self.bg = getattr(self, 'bg', None), None
+		if bg is None:
+			return
+		bg.join()
+		for line in self.bg_lines:
+			out(line)
+		if self.bg_error is not None:
+			raise self.bg_error
 
 	def stages(self):
 		st = [('runner self-tests', stagefns.stage_selftests),
@@ -222,6 +259,7 @@ def cmd_test_all(args, env=None, is_root=None):
 		logs.mkdir(parents=True, exist_ok=True)
 	except OSError as e:
 		raise disk_error(e) or RunnerError(EXIT_ENV, f'cannot create {logs}: {e.strerror}')
+	ta.start_prepare()
 	for i, (title, fn) in enumerate(stages, 1):
 		out(f'==== test-all [{i}/{len(stages)}] {title} ====')
 		ta.rec = rec = StageRecord(i, title)

@@ -876,6 +876,16 @@ class FetchTest(TestCase):
 			self.assertCode(self.e.main('tree', kernel=False, extra_env=self.env), 0)
 
 
+class MergeKcflagsTest(unittest.TestCase):
+	def test_one_kcflags_keeps_every_flag_in_order(self):
+		self.assertEqual(kr.merge_kcflags(['W=1', 'KCFLAGS=-DA', 'V=1', 'KCFLAGS=-DB'], ('-fx',)),
+				 ['W=1', 'KCFLAGS=-DA -DB -fx', 'V=1'])
+		self.assertEqual(kr.merge_kcflags(['W=1'], ('-fx',)), ['W=1', 'KCFLAGS=-fx'])
+		self.assertEqual(kr.merge_kcflags(['W=1', 'KCFLAGS=-DA']), ['W=1', 'KCFLAGS=-DA'])
+		self.assertEqual(kr.merge_kcflags(['KCFLAGS=']), [])
+		self.assertEqual(kr.merge_kcflags([]), [])
+
+
 class ToolsTest(TestCase):
 	def test_missing_tool_names_the_apt_get_command(self):
 		bin_ = self.e.tmp / 'bin'
@@ -1010,7 +1020,8 @@ class TestAllTest(TestCase):
 				    for a in execs[1]))
 		self.assertFalse(any(a.startswith('virtio_') for a in execs[1]), execs[1])
 		self.assertIn(f'--kunitconfig={self.e.wt / kr.COVERAGE_FRAGMENT}', execs[1])
-		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} linux', self.e.output)
+		# one KCFLAGS=: the hardening define and gcov's filter
+		self.assertIn(f'KCFLAGS={kr.HARDEN_DEFINE} {kr.COVERAGE_KCFLAGS} linux', self.e.output)
 		self.assertIn(f'hardening self-check: {kr.HARDEN_DEFINE} is in', self.e.output)
 		# base proof and bisect: --upto 0 and 1 (every prefix of the fake
 		# two-patch series) in one shared work tree with base.kunitconfig
@@ -1083,6 +1094,38 @@ class TestAllTest(TestCase):
 		self.assertEqual(len(fails), 1, self.e.output)
 		self.assertIn('[3/7] KUnit suite, notification hardening, coverage', fails[0])
 		self.assertIn(': 6 passed, 1 failed', fails[0])
+
+	def test_work_tree_is_prepared_while_the_self_tests_run(self):
+		def selftests(ta):
+			# passes only if the work tree gets ready while stage 1 runs
+			deadline = time.time() + 60
+			while time.time() < deadline:
+				st = ta.main.load_state()
+				if st and st.get('fingerprint'):
+					return (1, 0, 0)
+				time.sleep(0.02)
+			return (0, 1, 0)
+		with mock.patch.object(kr.stages, 'stage_selftests', selftests):
+			self.assertCode(self.e.main('test-all', '--quick'), 0)
+		stage1, stage2 = self.e.output.split('==== test-all [2/2]', 1)
+		# its lines are held back and printed by stage 2, which needs the tree
+		self.assertNotIn('creating work tree', stage1)
+		self.assertIn('creating work tree', stage2)
+		self.assertIn('work tree', stage2.split('kunit.py config')[0])
+		log2 = (self.e.out / 'test-all-logs').glob('2-*.log')
+		self.assertIn('creating work tree', next(log2).read_text())
+
+	def test_a_prepare_error_beside_the_self_tests_is_stage_2s(self):
+		bad = make_patch(self.e.kernel, self.e.tmp / 'pbad', {'drivers/virtio/virtio_mmio.c': 'other\n'}, 'bad')
+		write(bad, bad.read_text().replace('-int mmio;', '-int nomatch;'))
+		shutil.copy(bad, self.e.repo / 'patches' / '0003-bad.patch')
+		write(self.e.repo / 'patches/series', '0001-virtio-add-noirq.patch\n0003-bad.patch\n'
+		      '0002-virtio-hook-tests.patch\n')
+		self.assertCode(self.e.main('test-all', '--quick'), kr.EXIT_TESTS_FAILED)
+		self.assertEqual(self.e.output.count('0003-bad.patch does not apply'), 1, self.e.output)
+		fails = [l for l in self.stage_lines() if ' -- FAIL ' in l]
+		self.assertEqual(len(fails), 1, self.e.output)
+		self.assertIn('[2/2] KUnit suite', fails[0])
 
 	def test_quick(self):
 		self.assertCode(self.e.main('test-all', '--quick'), 0)
