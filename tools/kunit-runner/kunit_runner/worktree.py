@@ -284,6 +284,12 @@ class WorkTree:
 	def reset_to_base(self):
 		if self.in_progress():
 			self.git('am', '--quit', check=False)  # an interrupted git am of the runner
+		# checkout -f rewrites every file whose stat data differs from the
+		# index, even with the same content: after buildseed gave the
+		# tree the full tree's mtimes, that was every file, and the next
+		# prefix rebuilt the whole kernel. A refresh compares contents
+		# first, so only files that really differ are written.
+		self.git('update-index', '-q', '--refresh', check=False)
 		self.git('checkout', '-q', '-f', '-B', WORK_BRANCH, 'base')
 		self.git('clean', '-q', '-fd')
 
