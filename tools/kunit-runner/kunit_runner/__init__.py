@@ -52,7 +52,7 @@ from .results import (SPLAT_RE, add_counts, junit_report, kunit_json_cases,  # n
 		      kunit_json_counts, kunit_json_suite_counts, parse_summary, summary_line)
 from .coverage import (COVERAGE_ENFORCED, COVERAGE_EXTRA, COVERAGE_FILES, COVERAGE_FRAGMENT,  # noqa: F401
 		       COVERAGE_KCFLAGS, added_lines, parse_lcov_info, print_coverage, series_coverage)
-from .kbuild import kunit_py, merge_kcflags  # noqa: F401
+from .kbuild import RUNNER_FRAGMENT, kunit_py, merge_kcflags  # noqa: F401
 from .runner import BUILD_LOCK, BUILD_TOOLS, FETCH_TOOLS, TOOL_PACKAGES, Runner  # noqa: F401
 from .selftest import cmd_selftest, run_selftests  # noqa: F401
 from .stages import (BASE_KUNITCONFIG, E2E_ARM64_CYCLES, E2E_CI_CYCLES, E2E_PY,  # noqa: F401

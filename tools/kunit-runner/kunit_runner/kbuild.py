@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import buildseed, modrun
+from .cache import TOOL_DIR
 from .errors import (DISK_FULL_RE, EXIT_BUILD, EXIT_ENV, EXIT_OK, EXIT_TESTS_FAILED, EXIT_USAGE,
 		     RunnerError)
 from .filesig import sha256_file
@@ -23,6 +24,10 @@ from .proc import fmt_time, out, say, stream_cmd
 from .results import SPLAT_RE, misc_counts, splat_lines, summary_line
 
 QEMU_TOOLS = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
+
+# A fragment after the user's kunitconfig in every config step: a stable
+# kernel release string, so the placed-files commit recompiles nothing.
+RUNNER_FRAGMENT = TOOL_DIR / 'configs' / 'kunit-runner.config'
 
 
 def kunit_py(tree):
@@ -71,13 +76,14 @@ class KBuild:
 		return a
 
 	def kunitconfig(self):
-		"""The kunitconfig fragments: --kunitconfig (repeatable) or the repo's .kunitconfig."""
+		"""The kunitconfig fragments: --kunitconfig (repeatable) or the repo's
+		.kunitconfig, then the runner's own (RUNNER_FRAGMENT)."""
 		kcs = [Path(k).resolve() for k in self.args.kunitconfig] if self.args.kunitconfig \
 			else [self.repo / '.kunitconfig']
 		for kc in kcs:
 			if not kc.is_file():
 				raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
-		return kcs
+		return kcs + [RUNNER_FRAGMENT]
 
 	def stream(self, cmd, cwd):
 		"""Run @cmd (kunit.py, or make and depmod of --modules), echoing its

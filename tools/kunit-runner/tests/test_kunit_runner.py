@@ -766,6 +766,13 @@ class RunTest(TestCase):
 				if a.startswith(('--build_dir=', '--kunitconfig=', '--json=', '--junit=')):
 					self.assertTrue(os.path.isabs(a.split('=', 1)[1]), a)
 		self.assertIn('--arch=um', self.calls()[0])
+		# the runner's fragment follows the repo's kunitconfig: a kernel
+		# release string that the placed-files commit does not change
+		self.assertEqual([a for a in self.calls()[0] if a.startswith('--kunitconfig=')],
+				 [f'--kunitconfig={self.e.repo / ".kunitconfig"}',
+				  f'--kunitconfig={kr.RUNNER_FRAGMENT}'])
+		self.assertIn('CONFIG_LOCALVERSION_AUTO=n',
+			      kr.RUNNER_FRAGMENT.read_text().splitlines())
 
 	def test_config_not_rerun_when_unchanged(self):
 		self.assertCode(self.e.main('run'), 0)
@@ -1360,6 +1367,7 @@ class CoverageTest(TestCase):
 		self.assertEqual(cfg[0], 'config')
 		self.assertEqual([a for a in cfg if a.startswith('--kunitconfig=')],
 				 [f'--kunitconfig={self.e.repo / ".kunitconfig"}',
+				  f'--kunitconfig={kr.RUNNER_FRAGMENT}',
 				  f'--kunitconfig={wt / kr.COVERAGE_FRAGMENT}',
 				  f'--kunitconfig={kr.COVERAGE_EXTRA}'])
 		self.assertIn('CONFIG_DEBUG_INFO_REDUCED=y', kr.COVERAGE_EXTRA.read_text())
