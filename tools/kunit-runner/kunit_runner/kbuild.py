@@ -85,10 +85,13 @@ class KBuild:
 				raise RunnerError(EXIT_USAGE, f'kunitconfig {kc}: no such file (pass --kunitconfig FILE)')
 		return kcs + [RUNNER_FRAGMENT]
 
-	def stream(self, cmd, cwd):
+	def stream(self, cmd, cwd, log=None):
 		"""Run @cmd (kunit.py, or make and depmod of --modules), echoing its
-		output; return its exit code."""
-		return stream_cmd(cmd, env=self.env, cwd=cwd, stdin=None)[0]
+		output (and writing it to @log); return its exit code."""
+		rc, lines = stream_cmd(cmd, env=self.env, cwd=cwd, stdin=None)
+		if log:
+			Path(log).write_text(''.join(f'{line}\n' for line in lines))
+		return rc
 
 	def config_stamp(self, wt, kc):
 		files = self.git('ls-files', '-z', '--cached', '--others', '--exclude-standard', '--',

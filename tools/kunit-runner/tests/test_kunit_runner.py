@@ -774,6 +774,20 @@ class RunTest(TestCase):
 		self.assertIn('CONFIG_LOCALVERSION_AUTO=n',
 			      kr.RUNNER_FRAGMENT.read_text().splitlines())
 
+	def test_stream_writes_its_log(self):
+		# run --modules (modrun.run) streams make modules_install into a log
+		r = kr.Runner(kr.build_parser().parse_args(['--kernel', str(self.e.kernel),
+							     '--repo', str(self.e.repo)]),
+			      env={'NOIRQ_KUNIT_CACHE': str(self.e.cache), 'PATH': os.environ['PATH']})
+		log = self.e.tmp / 'stream.log'
+		buf = io.StringIO()
+		with contextlib.redirect_stdout(buf):
+			rc = r.stream([sys.executable, '-c', 'print("one"); print("two"); exit(3)'],
+				      cwd=self.e.tmp, log=log)
+		self.assertEqual(rc, 3)
+		self.assertEqual(log.read_text(), 'one\ntwo\n')
+		self.assertEqual(buf.getvalue(), 'one\ntwo\n')
+
 	def test_config_not_rerun_when_unchanged(self):
 		self.assertCode(self.e.main('run'), 0)
 		self.assertCode(self.e.main('run', '--filter', 'virtio*'), 0)
