@@ -179,7 +179,11 @@ class WorkTree:
 		g('init', '-q')
 		g('symbolic-ref', 'HEAD', f'refs/heads/{WORK_BRANCH}')
 		g('config', 'gc.auto', '0')
-		g('add', '-A', '-f', '.')
+		# Loose objects uncompressed: zlib is a third of the import's
+		# time (27 s against 16 s for the 7.3 tree on 2 cores), and a
+		# work tree's objects are never sent anywhere.  The cost is disk:
+		# 1.8 GiB of objects instead of 0.6.
+		g('-c', 'core.looseCompression=0', 'add', '-A', '-f', '.')
 		msg = f'base: {base_id}\n\nPristine base tree imported by kunit-runner.\n'
 		if stripped:
 			msg += ('\nThe Debian packaging rule at the end of .gitignore (which ignores\n'

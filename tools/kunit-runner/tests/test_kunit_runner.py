@@ -363,6 +363,13 @@ class PrepareTest(TestCase):
 		write(wt / 'newfile', 'x')
 		self.assertIn('newfile', git(wt, 'status', '--porcelain'))
 
+	def test_base_objects_are_stored_uncompressed(self):
+		write(self.e.kernel / 'zeros', '\0' * 65536)
+		self.assertCode(self.e.main('tree'), 0)
+		blob = git(self.e.wt, 'rev-parse', 'base:zeros')
+		obj = self.e.wt / '.git/objects' / blob[:2] / blob[2:]
+		self.assertGreater(obj.stat().st_size, 65536)
+
 	def test_second_prepare_touches_nothing(self):
 		self.assertCode(self.e.main('tree'), 0)
 		head = git(self.e.wt, 'rev-parse', 'HEAD')
