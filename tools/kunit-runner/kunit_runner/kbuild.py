@@ -233,6 +233,8 @@ class KBuild:
 			tools.append(QEMU_TOOLS[self.args.arch])
 		if not self.kernel:
 			tools += FETCH_TOOLS
+		if getattr(self.args, 'modules', False):
+			tools.append('busybox')
 		self.ensure_tools(tuple(dict.fromkeys(tools)))
 		kc = self.kunitconfig()
 		wt = self.prepare()
@@ -275,9 +277,6 @@ class KBuild:
 		"""run --modules: the test symbols =m, loaded by modprobe (modrun.py)."""
 		if self.args.arch != 'um':
 			raise RunnerError(EXIT_USAGE, '--modules runs under UML only (--arch um)')
-		if not self.which('busybox'):
-			raise RunnerError(EXIT_ENV, 'cannot run --modules: busybox not installed '
-					  '(Debian: busybox-static)')
 		adds, self.module_names = modrun.module_config(k.read_text() for k in kc)
 		if not self.module_names:
 			raise RunnerError(EXIT_USAGE, 'no test module in the kunitconfig: --modules needs '

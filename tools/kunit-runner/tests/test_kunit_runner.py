@@ -931,6 +931,19 @@ class ToolsTest(TestCase):
 		self.assertIn('missing tools: flex', self.e.output)
 		self.assertIn('apt-get install -y flex', self.e.output)
 
+	def test_modules_installs_busybox_like_any_tool(self):
+		bin_ = self.e.tmp / 'bin'
+		bin_.mkdir()
+		for t in ('git', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'tar', 'sh', 'env', 'python3'):
+			w = shutil.which(t)
+			if w:
+				os.symlink(w, bin_ / t)
+		self.assertCode(self.e.main('run', '--modules', extra_env={'PATH': str(bin_)}, is_root=False),
+				kr.EXIT_ENV)
+		self.assertRegex(self.e.output, r'missing tools: [^;]*\bbusybox\b')
+		self.assertRegex(self.e.output, r'apt-get install -y [^\n]*busybox-static')
+		self.assertFalse(self.e.kunit_log.exists())
+
 
 FAKE_E2E_PY = r"""#!/usr/bin/env python3
 import os, sys
